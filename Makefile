@@ -1,0 +1,60 @@
+# The command surface of worker-operator. `make help` lists the targets.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+BUILD_DIR ?= build
+BUILD_TYPE ?= RelWithDebInfo
+CTEST_ARGS ?=
+JOBS ?= $(shell nproc)
+export KUBECONFIG ?= $(CURDIR)/.cluster/kubeconfig
+
+.PHONY: help setup build configure test test-unit test-integration test-e2e lint fmt clean \
+        k8s-build cluster-up cluster-down cluster-wipe
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+setup: ## Install what this machine lacks (Debian packages, Go check); idempotent
+	@hack/setup.sh
+
+$(BUILD_DIR)/build.ninja:
+	cmake -S . -B $(BUILD_DIR) -G Ninja -DCMAKE_BUILD_TYPE=$(BUILD_TYPE)
+
+configure: $(BUILD_DIR)/build.ninja ## Configure the CMake build (done by build when needed)
+
+build: $(BUILD_DIR)/build.ninja ## Build both binaries and all tests into build/
+	cmake --build $(BUILD_DIR) -j $(JOBS)
+
+test: build ## Run every test: unit, integration and e2e (ctest labels)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) $(CTEST_ARGS)
+
+test-unit: build ## Run the unit tests only
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L '^unit$$' $(CTEST_ARGS)
+
+test-integration: build ## Run the integration tests only (real Postgres, real API server)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -j $(JOBS) -L '^integration$$' $(CTEST_ARGS)
+
+test-e2e: build ## Run the end-to-end suite only (real cluster from hack/)
+	ctest --test-dir $(BUILD_DIR) --output-on-failure -L '^e2e$$' $(CTEST_ARGS)
+
+k8s-build: ## Build the pinned Kubernetes components and etcd (cached; seconds when nothing changed)
+	@hack/k8s/build.sh
+
+cluster-up: k8s-build ## Start the local cluster (.cluster/kubeconfig); idempotent
+	@hack/cluster-up.sh
+
+cluster-down: ## Stop the local cluster, keeping its state in .cluster/
+	@hack/cluster-down.sh
+
+cluster-wipe: ## Stop the local cluster and delete its state
+	@hack/cluster-down.sh --wipe
+
+lint: $(BUILD_DIR)/build.ninja ## clang-format check and clang-tidy over the project's C++
+	@hack/lint.sh $(BUILD_DIR)
+
+fmt: ## Format the project's C++ with clang-format
+	@hack/lint.sh --fix
+
+clean: ## Remove build outputs (not the cluster state)
+	rm -rf $(BUILD_DIR)

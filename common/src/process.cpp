@@ -1,0 +1,103 @@
+#include "wo/process.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <stdexcept>
+#include <string>
+
+namespace wo::process {
+
+ShutdownSignal::ShutdownSignal() {
+  ::signal(SIGPIPE, SIG_IGN);
+  sigset_t set;
+  sigemptyset(&set);
+  sigaddset(&set, SIGTERM);
+  sigaddset(&set, SIGINT);
+  if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) throw std::runtime_error("pthread_sigmask failed");
+  const int sfd = signalfd(-1, &set, SFD_CLOEXEC);
+  if (sfd < 0) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
+  wake_fd_ = eventfd(0, EFD_CLOEXEC);
+  if (wake_fd_ < 0) {
+    ::close(sfd);
+    throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+  }
+  waiter_ = std::thread([this, sfd] {
+    pollfd fds[2] = {{sfd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
+    for (;;) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        break;
+      }
+      if (fds[1].revents) break;  // destructor
+      if (fds[0].revents) {
+        signalfd_siginfo info{};
+        if (::read(sfd, &info, sizeof info) == static_cast<ssize_t>(sizeof info)) {
+          request(info.ssi_signo == SIGTERM ? "SIGTERM" : "SIGINT");
+        }
+      }
+    }
+    ::close(sfd);
+  });
+}
+
+ShutdownSignal::~ShutdownSignal() {
+  const uint64_t one = 1;
+  if (::write(wake_fd_, &one, sizeof one) < 0) {
+    // Nothing useful to do in a destructor; the waiter thread is joined regardless of poll's result.
+  }
+  if (waiter_.joinable()) waiter_.join();
+  ::close(wake_fd_);
+}
+
+bool ShutdownSignal::requested() const {
+  std::lock_guard lock(mu_);
+  return requested_;
+}
+
+bool ShutdownSignal::wait_for(std::chrono::milliseconds timeout) const {
+  std::unique_lock lock(mu_);
+  return cv_.wait_for(lock, timeout, [this] { return requested_; });
+}
+
+void ShutdownSignal::wait() const {
+  std::unique_lock lock(mu_);
+  cv_.wait(lock, [this] { return requested_; });
+}
+
+void ShutdownSignal::request(std::string reason) {
+  {
+    std::lock_guard lock(mu_);
+    if (requested_) return;
+    requested_ = true;
+    reason_ = std::move(reason);
+  }
+  cv_.notify_all();
+}
+
+std::string ShutdownSignal::reason() const {
+  std::lock_guard lock(mu_);
+  return reason_;
+}
+
+bool write_termination_message(std::string_view message, std::string_view path) {
+  const std::string p(path);
+  if (::access(p.c_str(), W_OK) != 0) return false;
+  const int fd = ::open(p.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  if (fd < 0) return false;
+  // Kubernetes keeps at most 4096 bytes of the message; keep the start, which says what failed.
+  const size_t n = std::min<size_t>(message.size(), 4096);
+  const bool ok = ::write(fd, message.data(), n) == static_cast<ssize_t>(n);
+  ::close(fd);
+  return ok;
+}
+
+}  // namespace wo::process
