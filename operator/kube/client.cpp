@@ -1,0 +1,327 @@
+#include "client.h"
+
+#include <cpprest/uri_builder.h>
+
+#include <thread>
+
+#include "tls.h"
+#include "watch.h"
+#include "wo/log.h"
+#include "wo/metrics.h"
+
+namespace wo::kube {
+namespace {
+
+using web::json::value;
+using web::http::methods;
+
+// After this many transport failures in a row the HTTP clients are rebuilt: cpprestsdk can leave a
+// client unusable after a server restart (cpp-stack.md §2.7d).
+constexpr int kRecreateAfterFailures = 3;
+constexpr auto kMaxRetryAfter = std::chrono::seconds(10);
+
+std::string describe(const std::string& verb, const ResourceRef& r, const std::string& ns, const std::string& name) {
+  std::string out = verb + " " + r.api_version() + " " + r.plural;
+  if (!ns.empty() || !name.empty()) out += " ";
+  if (!ns.empty()) out += ns + "/";
+  return out + name;
+}
+
+std::string with_query(const std::string& path, std::initializer_list<std::pair<std::string, std::string>> query) {
+  web::uri_builder b(path);
+  for (const auto& [k, v] : query) {
+    if (!v.empty()) b.append_query(k, v);
+  }
+  return b.to_string();
+}
+
+std::string name_of(const value& object, const std::string& context) {
+  std::string name = meta_string(object, "name");
+  if (name.empty()) throw std::invalid_argument(context + ": object has no metadata.name");
+  return name;
+}
+
+}  // namespace
+
+std::string ResourceRef::base_path() const { return group.empty() ? "/api/" + version : "/apis/" + group + "/" + version; }
+
+std::string meta_string(const value& object, const char* field) {
+  if (!object.is_object() || !object.has_field("metadata")) return {};
+  const value& meta = object.at("metadata");
+  if (!meta.is_object() || !meta.has_field(field) || !meta.at(field).is_string()) return {};
+  return meta.at(field).as_string();
+}
+
+std::string object_key(const value& object) {
+  const std::string ns = meta_string(object, "namespace");
+  const std::string name = meta_string(object, "name");
+  return ns.empty() ? name : ns + "/" + name;
+}
+
+std::string Client::path(const ResourceRef& r, const std::string& ns, const std::string& name,
+                         const std::string& subresource) {
+  std::string p = r.base_path();
+  if (r.namespaced && !ns.empty()) p += "/namespaces/" + web::uri::encode_data_string(ns);
+  p += "/" + r.plural;
+  if (!name.empty()) p += "/" + web::uri::encode_data_string(name);
+  if (!subresource.empty()) p += "/" + subresource;
+  return p;
+}
+
+Client::Client(Config config, ClientOptions options)
+    : config_(std::move(config)), options_(std::move(options)), limiter_(options_.qps, options_.burst) {
+  if (config_.server.rfind("https://", 0) != 0) {
+    throw ConfigError(config_.source + ": server " + config_.server + " is not https://");
+  }
+  if (config_.ca_pem.empty()) throw ConfigError(config_.source + ": no cluster CA; TLS must be verified");
+  if (options_.metrics != nullptr) {
+    requests_ = &options_.metrics->counter("rest_client_requests_total",
+                                           "API server requests by verb and HTTP status code (\"<error>\": no response).",
+                                           {"verb", "code"});
+    durations_ = &options_.metrics->histogram("rest_client_request_duration_seconds",
+                                              "API server request latency until the response headers, by verb.",
+                                              {"verb"});
+  }
+}
+
+Client::~Client() = default;
+
+std::shared_ptr<web::http::client::http_client> Client::http(bool watch) {
+  std::lock_guard lock(mu_);
+  auto& slot = watch ? watch_ : api_;
+  if (!slot) {
+    auto cfg = tls_http_config(config_);
+    cfg.set_timeout(watch ? options_.watch_timeout : options_.request_timeout);
+    slot = std::make_shared<web::http::client::http_client>(config_.server, cfg);
+  }
+  return slot;
+}
+
+void Client::note_transport(bool failed) {
+  std::lock_guard lock(mu_);
+  if (!failed) {
+    consecutive_transport_failures_ = 0;
+    return;
+  }
+  if (++consecutive_transport_failures_ >= kRecreateAfterFailures) {
+    // Users of the old clients keep them alive through their shared_ptr copies.
+    api_.reset();
+    watch_.reset();
+    consecutive_transport_failures_ = 0;
+  }
+}
+
+void Client::observe(const std::string& verb, const std::string& code, std::chrono::steady_clock::duration took) {
+  if (requests_ == nullptr) return;
+  requests_->with({verb, code}).inc();
+  durations_->with({verb}).observe(std::chrono::duration<double>(took).count());
+}
+
+web::http::http_request Client::build(const Request& rq) {
+  web::http::http_request req(rq.method);
+  req.set_request_uri(rq.path_query);
+  req.headers().add(web::http::header_names::accept, "application/json");
+  req.headers().add(web::http::header_names::user_agent, options_.user_agent);
+  if (!config_.token.empty()) req.headers().add(web::http::header_names::authorization, "Bearer " + config_.token.token());
+  if (!rq.content_type.empty()) req.set_body(rq.body, rq.content_type);
+  return req;
+}
+
+web::http::http_response Client::send(const Request& rq, bool watch, const pplx::cancellation_token& cancel) {
+  bool retried_transport = false, retried_auth = false;
+  for (;;) {
+    limiter_.wait();
+    const auto start = std::chrono::steady_clock::now();
+    web::http::http_response resp;
+    try {
+      resp = http(watch)->request(build(rq), cancel).get();
+    } catch (const ConfigError& e) {
+      throw TransportError(rq.context + ": " + e.what());  // the token file cannot be read
+    } catch (const std::exception& e) {
+      // http_exception, or boost::system::system_error from the TLS callback, or task_canceled.
+      observe(rq.verb, "<error>", std::chrono::steady_clock::now() - start);
+      if (cancel.is_canceled()) throw TransportError(rq.context + ": canceled");
+      note_transport(true);
+      if (rq.retry_safe && !retried_transport) {
+        retried_transport = true;
+        // The pool may hold several connections the server closed while idle: retry on a fresh client.
+        {
+          std::lock_guard lock(mu_);
+          (watch ? watch_ : api_).reset();
+        }
+        wo::log::debug("retrying API request after a transport error", {{"request", rq.context}, {"error", e.what()}});
+        continue;
+      }
+      throw TransportError(rq.context + ": " + e.what());
+    }
+    note_transport(false);
+    observe(rq.verb, std::to_string(resp.status_code()), std::chrono::steady_clock::now() - start);
+    if (resp.status_code() == web::http::status_codes::Unauthorized && !config_.token.path().empty() && !retried_auth) {
+      retried_auth = true;  // the token file may have rotated since we last read it
+      config_.token.invalidate();
+      continue;
+    }
+    return resp;
+  }
+}
+
+value Client::call(const Request& rq) {
+  bool waited_429 = false;
+  for (;;) {
+    web::http::http_response resp = send(rq, false, pplx::cancellation_token::none());
+    std::string body;
+    try {
+      body = resp.extract_string(true).get();
+    } catch (const std::exception& e) {
+      throw TransportError(rq.context + ": reading the response body: " + e.what());
+    }
+    const int code = resp.status_code();
+    if (code >= 200 && code < 300) {
+      if (body.empty()) return value::null();
+      try {
+        return value::parse(body);
+      } catch (const std::exception& e) {
+        throw TransportError(rq.context + ": response is not JSON: " + e.what());
+      }
+    }
+    if (code == web::http::status_codes::TooManyRequests && !waited_429) {
+      // 429: the server did not process the request; wait as told (bounded) and send it once more.
+      waited_429 = true;
+      std::chrono::seconds wait{1};
+      if (resp.headers().has("Retry-After")) {
+        try {
+          wait = std::chrono::seconds(std::stoi(resp.headers()["Retry-After"]));
+        } catch (const std::exception&) {
+        }
+      }
+      std::this_thread::sleep_for(std::clamp(wait, std::chrono::seconds(0), kMaxRetryAfter));
+      continue;
+    }
+    throw ApiError::from_response(code, body, rq.context);
+  }
+}
+
+value Client::get(const ResourceRef& r, const std::string& ns, const std::string& name) {
+  return call({"get", methods::GET, path(r, ns, name), "", "", true, describe("get", r, ns, name)});
+}
+
+value Client::list_page(const ResourceRef& r, const std::string& ns, const ListOptions& o) {
+  const std::string q = with_query(path(r, ns), {{"labelSelector", o.label_selector},
+                                                 {"fieldSelector", o.field_selector},
+                                                 {"limit", o.limit > 0 ? std::to_string(o.limit) : ""},
+                                                 {"continue", o.continue_token},
+                                                 {"resourceVersion", o.resource_version}});
+  return call({"list", methods::GET, q, "", "", true, describe("list", r, ns, "")});
+}
+
+value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
+  if (o.limit <= 0) o.limit = 500;
+  value items = value::array();
+  size_t n = 0;
+  std::string rv;
+  for (;;) {
+    value page;
+    try {
+      page = list_page(r, ns, o);
+    } catch (const ApiError& e) {
+      if (!e.is_gone() || o.continue_token.empty()) throw;
+      // The continue token expired (~5 min): start over with one unpaginated consistent list.
+      wo::log::warn("list continue token expired; listing again without pagination",
+                    {{"resource", r.plural}, {"namespace", ns}});
+      o.continue_token.clear();
+      o.limit = 0;
+      items = value::array();
+      n = 0;
+      continue;
+    }
+    if (page.has_field("items") && page.at("items").is_array()) {
+      for (auto& item : page.at("items").as_array()) items[n++] = std::move(item);
+    }
+    const value meta = page.has_field("metadata") ? page.at("metadata") : value::object();
+    rv = meta.has_field("resourceVersion") ? meta.at("resourceVersion").as_string() : "";
+    o.continue_token = meta.has_field("continue") && meta.at("continue").is_string() ? meta.at("continue").as_string() : "";
+    if (o.continue_token.empty()) break;
+  }
+  value out = value::object();
+  out["items"] = std::move(items);
+  out["metadata"] = value::object();
+  out["metadata"]["resourceVersion"] = value::string(rv);
+  return out;
+}
+
+value Client::create(const ResourceRef& r, const std::string& ns, const value& object) {
+  const std::string ctx = describe("create", r, ns, meta_string(object, "name"));
+  return call({"create", methods::POST, path(r, ns), object.serialize(), "application/json", false, ctx});
+}
+
+value Client::update(const ResourceRef& r, const std::string& ns, const value& object) {
+  const std::string ctx = describe("update", r, ns, meta_string(object, "name"));
+  const std::string name = name_of(object, ctx);
+  const bool safe = !meta_string(object, "resourceVersion").empty();
+  return call({"update", methods::PUT, path(r, ns, name), object.serialize(), "application/json", safe, ctx});
+}
+
+value Client::update_status(const ResourceRef& r, const std::string& ns, const value& object) {
+  const std::string ctx = describe("update status", r, ns, meta_string(object, "name"));
+  const std::string name = name_of(object, ctx);
+  const bool safe = !meta_string(object, "resourceVersion").empty();
+  return call({"update", methods::PUT, path(r, ns, name, "status"), object.serialize(), "application/json", safe, ctx});
+}
+
+value Client::apply(const ResourceRef& r, const std::string& ns, const std::string& name, const value& object,
+                    const std::string& field_manager, bool force, const std::string& subresource) {
+  if (field_manager.empty()) throw std::invalid_argument("server-side apply needs a field manager");
+  const std::string q = with_query(path(r, ns, name, subresource),
+                                   {{"fieldManager", field_manager}, {"force", force ? "true" : ""}});
+  // JSON is YAML: no YAML emitting (cpp-stack.md §5.3).
+  return call({"apply", methods::PATCH, q, object.serialize(), "application/apply-patch+yaml", true,
+               describe("apply", r, ns, name + (subresource.empty() ? "" : "/" + subresource))});
+}
+
+value Client::merge_patch(const ResourceRef& r, const std::string& ns, const std::string& name, const value& patch,
+                          const std::string& subresource) {
+  return call({"patch", methods::PATCH, path(r, ns, name, subresource), patch.serialize(),
+               "application/merge-patch+json", true,
+               describe("patch", r, ns, name + (subresource.empty() ? "" : "/" + subresource))});
+}
+
+value Client::remove(const ResourceRef& r, const std::string& ns, const std::string& name, const DeleteOptions& o) {
+  value body = value::object();
+  body["apiVersion"] = value::string("v1");
+  body["kind"] = value::string("DeleteOptions");
+  if (!o.propagation_policy.empty()) body["propagationPolicy"] = value::string(o.propagation_policy);
+  if (o.grace_period_seconds) body["gracePeriodSeconds"] = value::number(*o.grace_period_seconds);
+  if (!o.precondition_uid.empty() || !o.precondition_resource_version.empty()) {
+    body["preconditions"] = value::object();
+    if (!o.precondition_uid.empty()) body["preconditions"]["uid"] = value::string(o.precondition_uid);
+    if (!o.precondition_resource_version.empty()) {
+      body["preconditions"]["resourceVersion"] = value::string(o.precondition_resource_version);
+    }
+  }
+  return call({"delete", methods::DEL, path(r, ns, name), body.serialize(), "application/json", true,
+               describe("delete", r, ns, name)});
+}
+
+std::unique_ptr<WatchStream> Client::watch(const ResourceRef& r, const std::string& ns, const WatchOptions& o,
+                                           pplx::cancellation_token cancel) {
+  const std::string q = with_query(path(r, ns), {{"watch", "true"},
+                                                 {"resourceVersion", o.resource_version},
+                                                 {"labelSelector", o.label_selector},
+                                                 {"fieldSelector", o.field_selector},
+                                                 {"allowWatchBookmarks", o.allow_bookmarks ? "true" : ""},
+                                                 {"timeoutSeconds", std::to_string(o.timeout_seconds)}});
+  const Request rq{"watch", methods::GET, q, "", "", true, describe("watch", r, ns, "")};
+  auto client = http(true);  // kept alive by the stream even if the client is rebuilt meanwhile
+  web::http::http_response resp = send(rq, true, cancel);
+  if (resp.status_code() != web::http::status_codes::OK) {
+    std::string body;
+    try {
+      body = resp.extract_string(true).get();
+    } catch (const std::exception&) {
+    }
+    throw ApiError::from_response(resp.status_code(), body, rq.context);
+  }
+  return std::make_unique<WatchStream>(std::move(client), resp, rq.context);
+}
+
+}  // namespace wo::kube

@@ -1,0 +1,147 @@
+// A REST client for any Kubernetes group/version/resource, over cpprestsdk.
+//
+// Objects are web::json::value. Every call is rate-limited (optional token bucket), counted and timed
+// (rest_client_requests_total{verb,code}, rest_client_request_duration_seconds{verb}), and fails with
+// ApiError (the server's Status) or TransportError (no response). TLS is always verified against the
+// cluster CA only, with the host checked against the certificate's DNS/IP SANs (never the CN).
+//
+// Retries: requests that are safe to repeat (GET, server-side apply and merge PATCH, PUT carrying a
+// resourceVersion, DELETE) are sent once more, on a fresh connection pool, when no response arrived;
+// this covers cpprestsdk's failing writes on a keep-alive connection the server closed (cpp-stack.md §2.7a). Any request that
+// got 401 is repeated once with a re-read token. POST (create) is never repeated.
+#pragma once
+
+#include <cpprest/http_client.h>
+#include <cpprest/json.h>
+
+#include <atomic>
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <string>
+
+#include "config.h"
+#include "errors.h"
+#include "rate_limiter.h"
+#include "wo/metrics.h"
+
+namespace wo::kube {
+
+struct ResourceRef {
+  std::string group;    // "" for the core group
+  std::string version;  // "v1"
+  std::string plural;   // "deployments"
+  bool namespaced = true;
+  std::string kind = {};  // optional; informational (logs, events)
+
+  std::string api_version() const { return group.empty() ? version : group + "/" + version; }
+  // "/api/v1" or "/apis/group/version"
+  std::string base_path() const;
+};
+
+struct ListOptions {
+  std::string label_selector;
+  std::string field_selector;
+  int limit = 0;                  // 0: no pagination
+  std::string continue_token;
+  std::string resource_version;   // "" = consistent read from etcd; "0" = any (watch cache)
+};
+
+struct DeleteOptions {
+  std::string propagation_policy;                // "Foreground", "Background", "Orphan" or "" (server default)
+  std::string precondition_uid;                  // delete only this incarnation
+  std::string precondition_resource_version;     // delete only this version
+  std::optional<int> grace_period_seconds;
+};
+
+struct WatchOptions {
+  std::string resource_version;
+  std::string label_selector;
+  std::string field_selector;
+  int timeout_seconds = 300;
+  bool allow_bookmarks = true;
+};
+
+class WatchStream;
+
+struct ClientOptions {
+  double qps = 0;        // client-side limit; 0 or less = off (rely on API Priority and Fairness)
+  int burst = 10;
+  std::chrono::seconds request_timeout{30};
+  // Inactivity timeout of watch connections; above the largest timeoutSeconds a watch asks for (10 min).
+  std::chrono::seconds watch_timeout{630};
+  std::string user_agent = "worker-operator";
+  metrics::Registry* metrics = nullptr;  // optional; must outlive the client
+};
+
+class Client {
+ public:
+  Client(Config config, ClientOptions options = {});
+  ~Client();
+  Client(const Client&) = delete;
+  Client& operator=(const Client&) = delete;
+
+  const Config& config() const { return config_; }
+
+  // Namespace is ignored for cluster-scoped resources; for namespaced ones "" means all namespaces (list/watch).
+  web::json::value get(const ResourceRef& r, const std::string& ns, const std::string& name);
+  // One page; the returned List has items and metadata.{resourceVersion,continue}.
+  web::json::value list_page(const ResourceRef& r, const std::string& ns, const ListOptions& options);
+  // All pages (options.limit is the page size, 500 when 0); returns {items, metadata.resourceVersion}.
+  web::json::value list(const ResourceRef& r, const std::string& ns, ListOptions options = {});
+  web::json::value create(const ResourceRef& r, const std::string& ns, const web::json::value& object);
+  // PUT of the whole object (name and, for optimistic concurrency, resourceVersion from its metadata).
+  web::json::value update(const ResourceRef& r, const std::string& ns, const web::json::value& object);
+  web::json::value update_status(const ResourceRef& r, const std::string& ns, const web::json::value& object);
+  // Server-side apply; subresource "" or "status".
+  web::json::value apply(const ResourceRef& r, const std::string& ns, const std::string& name,
+                         const web::json::value& object, const std::string& field_manager, bool force = true,
+                         const std::string& subresource = "");
+  web::json::value merge_patch(const ResourceRef& r, const std::string& ns, const std::string& name,
+                               const web::json::value& patch, const std::string& subresource = "");
+  // Returns the server's answer (the object, or a Status when the deletion completed at once).
+  web::json::value remove(const ResourceRef& r, const std::string& ns, const std::string& name,
+                          const DeleteOptions& options = {});
+
+  // Opens a watch (headers received, status checked); see watch.h. cancel stops it from another thread.
+  std::unique_ptr<WatchStream> watch(const ResourceRef& r, const std::string& ns, const WatchOptions& options,
+                                     pplx::cancellation_token cancel = pplx::cancellation_token::none());
+
+  // "/apis/g/v/namespaces/ns/plural/name/sub" with empty parts left out.
+  static std::string path(const ResourceRef& r, const std::string& ns, const std::string& name = "",
+                          const std::string& subresource = "");
+
+ private:
+  struct Request {
+    std::string verb;          // metrics label: get, list, watch, create, update, patch, apply, delete
+    web::http::method method;
+    std::string path_query;
+    std::string body;
+    std::string content_type;
+    bool retry_safe = false;
+    std::string context;       // "get apps/v1 deployments ns/name", for errors
+  };
+  web::json::value call(const Request& request);
+  web::http::http_response send(const Request& request, bool watch, const pplx::cancellation_token& cancel);
+  web::http::http_request build(const Request& request);
+  std::shared_ptr<web::http::client::http_client> http(bool watch);
+  void note_transport(bool failed);
+  void observe(const std::string& verb, const std::string& code, std::chrono::steady_clock::duration took);
+
+  Config config_;
+  ClientOptions options_;
+  TokenBucket limiter_;
+  std::mutex mu_;
+  std::shared_ptr<web::http::client::http_client> api_, watch_;
+  int consecutive_transport_failures_ = 0;
+  metrics::Family<metrics::Counter>* requests_ = nullptr;
+  metrics::Family<metrics::Histogram>* durations_ = nullptr;
+};
+
+// A new object's metadata helpers, used across the client, informers and controllers.
+std::string meta_string(const web::json::value& object, const char* field);  // metadata.<field> or ""
+// "namespace/name", or "name" for cluster-scoped objects (client-go's MetaNamespaceKeyFunc).
+std::string object_key(const web::json::value& object);
+
+}  // namespace wo::kube

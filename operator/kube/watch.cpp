@@ -1,0 +1,203 @@
+#include "watch.h"
+
+#include "sleep.h"
+#include "wo/log.h"
+
+namespace wo::kube {
+
+using web::json::value;
+
+// --- LineReader ---
+
+LineReader::LineReader(concurrency::streams::istream body, size_t max_line)
+    : sb_(body.streambuf()), buf_(64 * 1024), max_line_(max_line) {}
+
+bool LineReader::next(std::string& line) {
+  for (;;) {
+    if (const auto nl = pending_.find('\n'); nl != std::string::npos) {
+      line.assign(pending_, 0, nl);
+      pending_.erase(0, nl + 1);
+      return true;
+    }
+    if (pending_.size() > max_line_) {
+      throw std::length_error("watch line longer than " + std::to_string(max_line_) + " bytes");
+    }
+    // Ask only for what is buffered (at least one byte, which blocks until data or end of stream).
+    const size_t avail = sb_.in_avail();
+    const size_t want = avail > 0 ? std::min(avail, buf_.size()) : 1;
+    const size_t got = sb_.getn(buf_.data(), want).get();
+    if (got == 0) {
+      if (pending_.empty()) return false;
+      line.swap(pending_);
+      pending_.clear();
+      return true;
+    }
+    pending_.append(reinterpret_cast<const char*>(buf_.data()), got);
+  }
+}
+
+// --- WatchStream ---
+
+WatchStream::WatchStream(std::shared_ptr<web::http::client::http_client> client, web::http::http_response response,
+                         std::string context)
+    : client_(std::move(client)),
+      response_(std::move(response)),
+      reader_(response_.body()),
+      context_(std::move(context)) {}
+
+bool WatchStream::next(WatchEvent& event) {
+  std::string line;
+  for (;;) {
+    try {
+      if (!reader_.next(line)) return false;
+    } catch (const std::exception& e) {
+      throw TransportError(context_ + ": stream: " + e.what());
+    }
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    value v;
+    try {
+      v = value::parse(line);
+    } catch (const std::exception& e) {
+      throw TransportError(context_ + ": watch line is not JSON: " + e.what());
+    }
+    if (!v.is_object() || !v.has_field("type") || !v.at("type").is_string() || !v.has_field("object")) {
+      throw TransportError(context_ + ": watch line is not an event: " + line.substr(0, 200));
+    }
+    event.type = v.at("type").as_string();
+    event.object = std::move(v.at("object"));
+    return true;
+  }
+}
+
+// --- Backoff ---
+
+Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap, std::chrono::milliseconds reset_after)
+    : initial_(initial), cap_(cap), reset_after_(reset_after) {}
+
+std::chrono::milliseconds Backoff::next() {
+  const auto now = std::chrono::steady_clock::now();
+  if (current_.count() == 0 || now - last_ > reset_after_) {
+    current_ = initial_;
+  } else {
+    current_ = std::min(cap_, current_ * 2);
+  }
+  last_ = now;
+  std::uniform_real_distribution<double> jitter(0.0, 1.0);
+  const auto d = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(current_.count()) * (1.0 + jitter(rng_))));
+  return std::min(d, cap_);
+}
+
+// --- Reflector ---
+
+Reflector::Reflector(Client& client, ReflectorOptions options, ReflectorSink& sink)
+    : client_(client), options_(std::move(options)), sink_(sink) {
+  if (!options_.start_resource_version.empty()) {
+    resource_version_ = options_.start_resource_version;
+    relist_ = false;
+  }
+  what_ = options_.resource.api_version() + " " + options_.resource.plural;
+  if (!options_.namespace_.empty()) what_ += " in " + options_.namespace_;
+  if (!options_.label_selector.empty()) what_ += " (" + options_.label_selector + ")";
+}
+
+std::string Reflector::resource_version() const {
+  std::lock_guard lock(mu_);
+  return resource_version_;
+}
+
+void Reflector::set_resource_version(const std::string& rv) {
+  if (rv.empty()) return;
+  std::lock_guard lock(mu_);
+  resource_version_ = rv;  // opaque: stored and sent back, never compared
+}
+
+void Reflector::list_and_replace() {
+  ListOptions lo;
+  lo.label_selector = options_.label_selector;
+  lo.field_selector = options_.field_selector;
+  lo.limit = options_.page_size;
+  lo.resource_version = "";  // a consistent read: after a 410 the watch cache may be behind
+  value list = client_.list(options_.resource, options_.namespace_, lo);
+  std::vector<value> items;
+  for (auto& item : list.at("items").as_array()) items.push_back(std::move(item));
+  const std::string rv = list.at("metadata").at("resourceVersion").as_string();
+  lists_++;
+  wo::log::debug("listed", {{"resource", what_}, {"items", static_cast<long long>(items.size())}, {"resourceVersion", rv}});
+  sink_.replace(std::move(items), rv);
+  set_resource_version(rv);
+  relist_ = false;
+}
+
+void Reflector::watch_once(const pplx::cancellation_token& cancel) {
+  WatchOptions wo;
+  wo.resource_version = resource_version();
+  wo.label_selector = options_.label_selector;
+  wo.field_selector = options_.field_selector;
+  wo.allow_bookmarks = true;
+  std::uniform_int_distribution<int> spread(options_.min_watch_timeout_seconds, 2 * options_.min_watch_timeout_seconds);
+  wo.timeout_seconds = spread(rng_);
+  watches_++;
+  // A watch of its own, so that leaving early (410, an error event) closes the connection at once
+  // instead of leaving it streaming into an unread buffer until the server's timeout.
+  pplx::cancellation_token parent = cancel;
+  auto per_watch = pplx::cancellation_token_source::create_linked_source(parent);
+  auto stream = client_.watch(options_.resource, options_.namespace_, wo, per_watch.get_token());
+  struct CancelOnExit {
+    pplx::cancellation_token_source& source;
+    ~CancelOnExit() { source.cancel(); }
+  } close_on_exit{per_watch};
+  WatchEvent ev;
+  while (stream->next(ev)) {
+    if (ev.type == "ERROR") {
+      const ApiError err = ApiError::from_status(ev.object, "watch " + what_);
+      if (err.is_gone()) {
+        wo::log::info("watch resourceVersion expired; relisting", {{"resource", what_}, {"error", err.what()}});
+        relist_ = true;
+        return;
+      }
+      throw err;
+    }
+    const std::string rv = meta_string(ev.object, "resourceVersion");
+    if (ev.type == "BOOKMARK") {
+      set_resource_version(rv);
+      continue;
+    }
+    if (ev.type != "ADDED" && ev.type != "MODIFIED" && ev.type != "DELETED") {
+      wo::log::warn("ignoring unknown watch event type", {{"resource", what_}, {"type", ev.type}});
+      continue;
+    }
+    try {
+      sink_.apply(ev);
+    } catch (const std::exception& e) {
+      wo::log::error("watch event handler failed", {{"resource", what_}, {"error", e.what()}});
+    }
+    set_resource_version(rv);
+  }
+}
+
+void Reflector::run(std::stop_token stop) {
+  pplx::cancellation_token_source cts;
+  std::stop_callback cancel_on_stop(stop, [&cts] { cts.cancel(); });
+  Backoff backoff(options_.initial_backoff, options_.max_backoff);
+  while (!stop.stop_requested()) {
+    try {
+      if (relist_) list_and_replace();
+      watch_once(cts.get_token());
+      backoff.reset();  // a watch that ended normally (server timeout) is resumed at once
+      continue;
+    } catch (const ApiError& e) {
+      if (e.is_gone()) {
+        wo::log::info("resourceVersion too old; relisting", {{"resource", what_}, {"error", e.what()}});
+        relist_ = true;
+        continue;
+      }
+      if (!stop.stop_requested()) wo::log::warn("list/watch failed", {{"resource", what_}, {"error", e.what()}});
+    } catch (const std::exception& e) {
+      if (!stop.stop_requested()) wo::log::warn("list/watch failed", {{"resource", what_}, {"error", e.what()}});
+    }
+    if (stop.stop_requested()) break;
+    sleep_for(stop, backoff.next());
+  }
+}
+
+}  // namespace wo::kube

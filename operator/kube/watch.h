@@ -1,0 +1,128 @@
+// Watching: a streaming line reader, decoded watch events, and the Reflector that keeps a consumer in
+// step with the server (list, then watch from the list's resourceVersion; resume after every
+// disconnect from the last resourceVersion seen, bookmarks included; relist only on 410 Gone/Expired;
+// back off on errors; stop promptly).
+#pragma once
+
+#include <cpprest/http_client.h>
+#include <cpprest/json.h>
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "client.h"
+
+namespace wo::kube {
+
+// Reads '\n'-terminated lines from a response body as they arrive, never waiting for more bytes than are
+// available (cpprest's getn(N) waits for N bytes) and never holding more than one partial line.
+class LineReader {
+ public:
+  explicit LineReader(concurrency::streams::istream body, size_t max_line = 64 * 1024 * 1024);
+  // false at a clean end of stream; throws what the stream throws (http_exception, cancellation) and
+  // std::length_error for a line longer than max_line.
+  bool next(std::string& line);
+
+ private:
+  concurrency::streams::streambuf<uint8_t> sb_;
+  std::string pending_;
+  std::vector<uint8_t> buf_;
+  size_t max_line_;
+};
+
+struct WatchEvent {
+  std::string type;  // ADDED, MODIFIED, DELETED, BOOKMARK, ERROR
+  web::json::value object;
+};
+
+// One open watch response. Holds the http_client that carries it.
+class WatchStream {
+ public:
+  WatchStream(std::shared_ptr<web::http::client::http_client> client, web::http::http_response response,
+              std::string context);
+  // false when the server ended the watch (timeoutSeconds); throws TransportError on a cut connection,
+  // a timeout or cancellation, and on a line that is not a watch event.
+  bool next(WatchEvent& event);
+
+ private:
+  std::shared_ptr<web::http::client::http_client> client_;
+  web::http::http_response response_;
+  LineReader reader_;
+  std::string context_;
+};
+
+// Exponential backoff with jitter: initial, doubling, capped; reset after `reset_after` without failures.
+class Backoff {
+ public:
+  Backoff(std::chrono::milliseconds initial = std::chrono::milliseconds(800),
+          std::chrono::milliseconds cap = std::chrono::seconds(30),
+          std::chrono::milliseconds reset_after = std::chrono::minutes(2));
+  std::chrono::milliseconds next();  // the delay to wait now, jittered in [d, 2d) and capped
+  void reset() { current_ = std::chrono::milliseconds(0); }
+
+ private:
+  std::chrono::milliseconds initial_, cap_, reset_after_, current_{0};
+  std::chrono::steady_clock::time_point last_{};
+  std::mt19937_64 rng_{std::random_device{}()};
+};
+
+// What a Reflector feeds.
+class ReflectorSink {
+ public:
+  virtual ~ReflectorSink() = default;
+  // The complete current set after a (re)list; objects missing from it were deleted.
+  virtual void replace(std::vector<web::json::value> items, const std::string& resource_version) = 0;
+  // ADDED, MODIFIED or DELETED.
+  virtual void apply(const WatchEvent& event) = 0;
+};
+
+struct ReflectorOptions {
+  ResourceRef resource;
+  std::string namespace_;  // "" = all namespaces (or a cluster-scoped resource)
+  std::string label_selector;
+  std::string field_selector;
+  int page_size = 500;
+  int min_watch_timeout_seconds = 300;  // each watch asks for a random timeoutSeconds in [min, 2*min]
+  // Skip the initial list and watch from this resourceVersion (a consumer that kept its position); if it
+  // is too old the server answers 410 and the reflector relists. Empty: list first (the usual case).
+  std::string start_resource_version;
+  std::chrono::milliseconds initial_backoff{800};
+  std::chrono::milliseconds max_backoff{30000};
+};
+
+class Reflector {
+ public:
+  Reflector(Client& client, ReflectorOptions options, ReflectorSink& sink);
+  // Lists and watches until stop is requested; never throws (errors are logged and retried).
+  void run(std::stop_token stop);
+
+  std::string resource_version() const;
+  // For tests and metrics: how many full lists and how many watch requests were made.
+  int lists() const { return lists_.load(); }
+  int watches() const { return watches_.load(); }
+
+ private:
+  void list_and_replace();
+  // Returns when the watch ended; sets relist_ on 410/Expired.
+  void watch_once(const pplx::cancellation_token& cancel);
+  void set_resource_version(const std::string& rv);
+
+  Client& client_;
+  ReflectorOptions options_;
+  ReflectorSink& sink_;
+  std::string what_;
+  mutable std::mutex mu_;
+  std::string resource_version_;
+  bool relist_ = true;
+  std::atomic<int> lists_{0}, watches_{0};
+  std::mt19937 rng_{std::random_device{}()};
+};
+
+}  // namespace wo::kube
