@@ -1,0 +1,164 @@
+#include "runtime/event_recorder.h"
+
+#include <unistd.h>
+
+#include "runtime/leader_election.h"
+#include "wo/log.h"
+
+namespace wo::runtime {
+
+using web::json::value;
+
+namespace {
+
+std::string str(const value& o, const char* field) {
+  return o.is_object() && o.has_field(field) && o.at(field).is_string() ? o.at(field).as_string() : std::string{};
+}
+
+std::string object_id(const value& involved) {
+  const std::string uid = kube::meta_string(involved, "uid");
+  return uid.empty() ? str(involved, "kind") + "/" + kube::object_key(involved) : uid;
+}
+
+constexpr size_t kMaxMessage = 1024;
+
+}  // namespace
+
+EventRecorder::EventRecorder(kube::Client& client, EventRecorderOptions options)
+    : client_(client), options_(std::move(options)) {
+  if (options_.instance.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    options_.instance = host;
+  }
+  thread_ = std::thread([this] { loop(); });
+}
+
+EventRecorder::~EventRecorder() { stop(std::chrono::seconds(0)); }
+
+void EventRecorder::record(const value& involved, const std::string& type, const std::string& reason,
+                           const std::string& message) {
+  const std::string id = object_id(involved);
+  std::lock_guard lock(mu_);
+  if (stopping_) return;
+  auto& bucket = buckets_[id];
+  if (!bucket) bucket = std::make_unique<kube::TokenBucket>(options_.per_object_qps, options_.per_object_burst);
+  if (queue_.size() >= options_.queue_capacity || !bucket->try_take()) {
+    ++dropped_;
+    wo::log::debug("event dropped", {{"object", kube::object_key(involved)}, {"reason", reason}});
+    return;
+  }
+  if (buckets_.size() > options_.max_cached_series) buckets_.clear();  // bounded memory; limits restart
+  // Only what an Event refers to is kept, not the whole (possibly large) object.
+  value ref = value::object();
+  for (const char* f : {"apiVersion", "kind"}) {
+    if (auto v = str(involved, f); !v.empty()) ref[f] = value::string(v);
+  }
+  ref["metadata"] = value::object();
+  for (const char* f : {"name", "namespace", "uid", "resourceVersion"}) {
+    if (auto v = kube::meta_string(involved, f); !v.empty()) ref["metadata"][f] = value::string(v);
+  }
+  queue_.push_back({std::move(ref), type, reason, message.substr(0, kMaxMessage), std::chrono::system_clock::now()});
+  cv_.notify_all();
+}
+
+void EventRecorder::stop(std::chrono::milliseconds timeout) {
+  std::unique_lock lock(mu_);
+  if (!thread_.joinable()) return;
+  cv_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
+  stopping_ = true;
+  queue_.clear();
+  cv_.notify_all();
+  lock.unlock();
+  thread_.join();
+}
+
+uint64_t EventRecorder::dropped() const {
+  std::lock_guard lock(mu_);
+  return dropped_;
+}
+
+uint64_t EventRecorder::written() const {
+  std::lock_guard lock(mu_);
+  return written_;
+}
+
+void EventRecorder::loop() {
+  for (;;) {
+    Pending p;
+    {
+      std::unique_lock lock(mu_);
+      busy_ = false;
+      cv_.notify_all();
+      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+      if (stopping_) return;
+      p = std::move(queue_.front());
+      queue_.pop_front();
+      busy_ = true;
+    }
+    try {
+      write(p);
+      std::lock_guard lock(mu_);
+      ++written_;
+    } catch (const std::exception& e) {
+      wo::log::warn("could not record event",
+                    {{"object", kube::object_key(p.involved)}, {"reason", p.reason}, {"error", e.what()}});
+    }
+  }
+}
+
+void EventRecorder::write(const Pending& p) {
+  std::string ns = kube::meta_string(p.involved, "namespace");
+  if (ns.empty()) ns = "default";  // events about cluster-scoped objects
+  const std::string series_key = object_id(p.involved) + "\n" + p.type + "\n" + p.reason + "\n" + p.message;
+  const std::string now = format_micro_time(p.at);
+  const std::string now_seconds = now.substr(0, 19) + "Z";  // Events' timestamps are metav1.Time (seconds)
+
+  if (auto it = series_.find(series_key); it != series_.end()) {
+    value patch = value::object();
+    patch["count"] = value::number(it->second.count + 1);
+    patch["lastTimestamp"] = value::string(now_seconds);
+    try {
+      client_.merge_patch(events_, it->second.namespace_, it->second.name, patch);
+      it->second.count++;
+      return;
+    } catch (const kube::ApiError& e) {
+      if (!e.is_not_found()) throw;
+      series_.erase(it);  // the Event expired (the API server keeps them about an hour): start a new one
+    }
+  }
+
+  const std::string name = kube::meta_string(p.involved, "name");
+  char suffix[32];
+  std::snprintf(suffix, sizeof suffix, ".%llx",
+                static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                                    p.at.time_since_epoch())
+                                                    .count()));
+  value ev = value::object();
+  ev["apiVersion"] = value::string("v1");
+  ev["kind"] = value::string("Event");
+  ev["metadata"]["name"] = value::string(name + suffix);
+  ev["metadata"]["namespace"] = value::string(ns);
+  value ref = value::object();
+  for (const char* f : {"apiVersion", "kind"}) {
+    if (auto v = str(p.involved, f); !v.empty()) ref[f] = value::string(v);
+  }
+  for (const char* f : {"name", "namespace", "uid", "resourceVersion"}) {
+    if (auto v = kube::meta_string(p.involved, f); !v.empty()) ref[f] = value::string(v);
+  }
+  ev["involvedObject"] = ref;
+  ev["type"] = value::string(p.type);
+  ev["reason"] = value::string(p.reason);
+  ev["message"] = value::string(p.message);
+  ev["count"] = value::number(1);
+  ev["firstTimestamp"] = value::string(now_seconds);
+  ev["lastTimestamp"] = value::string(now_seconds);
+  ev["source"]["component"] = value::string(options_.component);
+  ev["reportingComponent"] = value::string(options_.component);
+  ev["reportingInstance"] = value::string(options_.instance);
+  client_.create(events_, ns, ev);
+  if (series_.size() >= options_.max_cached_series) series_.clear();
+  series_[series_key] = Series{ns, name + suffix, 1};
+}
+
+}  // namespace wo::runtime

@@ -1,0 +1,76 @@
+// Records core/v1 Events on an involved object, as `kubectl describe` shows them.
+//
+// record() never blocks a reconcile: events go to a bounded queue written by a background thread (when
+// full, events are dropped and counted). Repeats of the same type+reason+message on the same object
+// update the existing Event (count + 1, lastTimestamp) instead of creating another. Each object has its
+// own token bucket (burst 25, one more every 5 minutes, like client-go's EventCorrelator) so a
+// failing object cannot flood the API server; over-limit events are dropped.
+#pragma once
+
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "kube/client.h"
+#include "kube/rate_limiter.h"
+
+namespace wo::runtime {
+
+struct EventRecorderOptions {
+  std::string component = "worker-operator";  // source.component / reportingComponent
+  std::string instance;                       // reportingInstance (e.g. the pod name); default hostname
+  size_t queue_capacity = 1000;
+  double per_object_qps = 1.0 / 300.0;
+  int per_object_burst = 25;
+  size_t max_cached_series = 4096;            // remembered (object, reason, message) series for aggregation
+};
+
+class EventRecorder {
+ public:
+  EventRecorder(kube::Client& client, EventRecorderOptions options = {});
+  ~EventRecorder();
+  EventRecorder(const EventRecorder&) = delete;
+  EventRecorder& operator=(const EventRecorder&) = delete;
+
+  // involved: the object (apiVersion, kind, metadata.name/namespace/uid are used). type: "Normal" | "Warning".
+  void record(const web::json::value& involved, const std::string& type, const std::string& reason,
+              const std::string& message);
+  // Writes what is queued (waiting at most `timeout`), then stops the writer. Idempotent.
+  void stop(std::chrono::milliseconds timeout = std::chrono::seconds(5));
+
+  uint64_t dropped() const;
+  uint64_t written() const;  // creates + aggregations that reached the API server
+
+ private:
+  struct Pending {
+    web::json::value involved;
+    std::string type, reason, message;
+    std::chrono::system_clock::time_point at;
+  };
+  struct Series {
+    std::string namespace_, name;
+    int count = 0;
+  };
+  void loop();
+  void write(const Pending& p);
+
+  kube::Client& client_;
+  EventRecorderOptions options_;
+  kube::ResourceRef events_{"", "v1", "events", true, "Event"};
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::deque<Pending> queue_;
+  bool stopping_ = false;
+  bool busy_ = false;
+  uint64_t dropped_ = 0, written_ = 0;
+  std::map<std::string, std::unique_ptr<kube::TokenBucket>> buckets_;  // by involved object uid/key
+  std::map<std::string, Series> series_;                               // writer thread only
+  std::thread thread_;
+};
+
+}  // namespace wo::runtime

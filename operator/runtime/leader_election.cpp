@@ -1,0 +1,229 @@
+#include "runtime/leader_election.h"
+
+#include <unistd.h>
+
+#include <ctime>
+#include <random>
+
+#include "kube/sleep.h"
+#include "wo/log.h"
+#include "wo/metrics.h"
+
+namespace wo::runtime {
+
+using web::json::value;
+
+std::string default_identity() {
+  char host[256] = {};
+  if (gethostname(host, sizeof host - 1) != 0 || host[0] == '\0') std::snprintf(host, sizeof host, "unknown");
+  std::random_device rd;
+  char suffix[16];
+  std::snprintf(suffix, sizeof suffix, "%08x", rd());
+  return std::string(host) + "_" + suffix;
+}
+
+std::string format_micro_time(std::chrono::system_clock::time_point t) {
+  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
+  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
+  std::tm tm{};
+  gmtime_r(&secs, &tm);
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
+                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
+  return buf;
+}
+
+namespace {
+
+std::string spec_string(const value& lease, const char* field) {
+  if (!lease.has_field("spec") || !lease.at("spec").has_field(field) || !lease.at("spec").at(field).is_string()) {
+    return {};
+  }
+  return lease.at("spec").at(field).as_string();
+}
+
+int spec_int(const value& lease, const char* field, int fallback) {
+  if (!lease.has_field("spec") || !lease.at("spec").has_field(field) || !lease.at("spec").at(field).is_integer()) {
+    return fallback;
+  }
+  return lease.at("spec").at(field).as_integer();
+}
+
+}  // namespace
+
+LeaderElector::LeaderElector(kube::Client& client, LeaderElectionConfig config)
+    : client_(client), config_(std::move(config)) {
+  if (config_.lease_name.empty() || config_.lease_namespace.empty()) {
+    throw std::invalid_argument("leader election needs a lease name and namespace");
+  }
+  if (!(config_.lease_duration > config_.renew_deadline) ||
+      !(static_cast<double>(config_.renew_deadline.count()) > 1.2 * static_cast<double>(config_.retry_period.count()))) {
+    throw std::invalid_argument("leader election needs lease duration > renew deadline > 1.2 x retry period");
+  }
+  if (config_.identity.empty()) config_.identity = default_identity();
+  if (config_.metrics != nullptr) {
+    leader_gauge_ = &config_.metrics
+                         ->gauge("leader_election_master_status", "1 while this process holds the leader lease.",
+                                 {"name"})
+                         .with({config_.lease_name});
+  }
+}
+
+std::string LeaderElector::observed_leader() const {
+  std::lock_guard lock(mu_);
+  return observed_holder_;
+}
+
+void LeaderElector::set_leading(bool leading) {
+  leading_ = leading;
+  if (leader_gauge_ != nullptr) leader_gauge_->set(leading ? 1.0 : 0.0);
+}
+
+bool LeaderElector::try_acquire_or_renew() {
+  const auto now_wall = std::chrono::system_clock::now();
+  const auto now = std::chrono::steady_clock::now();
+  const std::string ns = config_.lease_namespace, name = config_.lease_name;
+  const int duration_s = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
+
+  value lease;
+  try {
+    lease = client_.get(leases_, ns, name);
+  } catch (const kube::ApiError& e) {
+    if (!e.is_not_found()) throw;
+    value fresh = value::object();
+    fresh["apiVersion"] = value::string("coordination.k8s.io/v1");
+    fresh["kind"] = value::string("Lease");
+    fresh["metadata"]["name"] = value::string(name);
+    fresh["metadata"]["namespace"] = value::string(ns);
+    fresh["spec"]["holderIdentity"] = value::string(config_.identity);
+    fresh["spec"]["leaseDurationSeconds"] = value::number(duration_s);
+    fresh["spec"]["acquireTime"] = value::string(format_micro_time(now_wall));
+    fresh["spec"]["renewTime"] = value::string(format_micro_time(now_wall));
+    fresh["spec"]["leaseTransitions"] = value::number(0);
+    try {
+      value created = client_.create(leases_, ns, fresh);
+      std::lock_guard lock(mu_);
+      last_lease_ = created;
+      observed_holder_ = config_.identity;
+      observed_time_ = now;
+      return true;
+    } catch (const kube::ApiError& ce) {
+      if (ce.is_already_exists() || ce.is_conflict()) return false;  // another candidate created it first
+      throw;
+    }
+  }
+
+  const std::string holder = spec_string(lease, "holderIdentity");
+  const std::string record = holder + "|" + spec_string(lease, "renewTime") + "|" + spec_string(lease, "acquireTime") +
+                             "|" + std::to_string(spec_int(lease, "leaseTransitions", 0)) + "|" +
+                             std::to_string(spec_int(lease, "leaseDurationSeconds", 0));
+  bool new_leader = false, held_by_other = false;
+  {
+    std::lock_guard lock(mu_);
+    if (record != observed_record_) {
+      observed_record_ = record;
+      observed_time_ = now;
+      observed_duration_ = std::chrono::seconds(spec_int(lease, "leaseDurationSeconds", duration_s));
+      new_leader = holder != observed_holder_;
+      observed_holder_ = holder;
+    }
+    held_by_other = !holder.empty() && holder != config_.identity && observed_time_ + observed_duration_ > now;
+  }
+  if (held_by_other) {
+    if (new_leader && config_.on_new_leader) config_.on_new_leader(holder);
+    return false;  // held by someone else and not expired
+  }
+
+  value updated = lease;
+  const bool ours = holder == config_.identity;
+  updated["spec"]["holderIdentity"] = value::string(config_.identity);
+  updated["spec"]["leaseDurationSeconds"] = value::number(duration_s);
+  updated["spec"]["renewTime"] = value::string(format_micro_time(now_wall));
+  if (!ours) {
+    updated["spec"]["acquireTime"] = value::string(format_micro_time(now_wall));
+    updated["spec"]["leaseTransitions"] = value::number(spec_int(lease, "leaseTransitions", 0) + 1);
+  }
+  try {
+    value written = client_.update(leases_, ns, updated);  // carries metadata.resourceVersion
+    std::lock_guard lock(mu_);
+    last_lease_ = written;
+    observed_record_.clear();  // our own write: the next read updates observed_time_
+    observed_holder_ = config_.identity;
+    observed_time_ = now;
+  } catch (const kube::ApiError& e) {
+    if (e.is_conflict()) return false;  // lost the race
+    throw;
+  }
+  if (!ours && config_.on_new_leader) config_.on_new_leader(config_.identity);
+  return true;
+}
+
+void LeaderElector::release() {
+  value lease;
+  {
+    std::lock_guard lock(mu_);
+    lease = last_lease_;
+  }
+  if (lease.is_null()) return;
+  // Empty holder and a 1 s duration: the next candidate takes over at its next retry (client-go's release).
+  const auto now = format_micro_time(std::chrono::system_clock::now());
+  lease["spec"]["holderIdentity"] = value::string("");
+  lease["spec"]["leaseDurationSeconds"] = value::number(1);
+  lease["spec"]["renewTime"] = value::string(now);
+  lease["spec"]["acquireTime"] = value::string(now);
+  try {
+    client_.update(leases_, config_.lease_namespace, lease);
+    wo::log::info("released the leader lease", {{"lease", config_.lease_name}, {"identity", config_.identity}});
+  } catch (const std::exception& e) {
+    wo::log::warn("could not release the leader lease; it expires on its own",
+                  {{"lease", config_.lease_name}, {"error", e.what()}});
+  }
+}
+
+void LeaderElector::run(std::stop_token stop) {
+  const std::string lease_id = config_.lease_namespace + "/" + config_.lease_name;
+  wo::log::info("campaigning for leadership", {{"lease", lease_id}, {"identity", config_.identity}});
+  // Acquire: retry every retry period until we hold the lease or are stopped.
+  for (;;) {
+    if (stop.stop_requested()) return;
+    try {
+      if (try_acquire_or_renew()) break;
+    } catch (const std::exception& e) {
+      wo::log::warn("leader election attempt failed", {{"lease", lease_id}, {"error", e.what()}});
+    }
+    if (!kube::sleep_for(stop, config_.retry_period)) return;
+  }
+  set_leading(true);
+  wo::log::info("became leader", {{"lease", lease_id}, {"identity", config_.identity}});
+  if (config_.on_started_leading) config_.on_started_leading();
+
+  // Renew: every retry period; give up when no renewal succeeded for renew_deadline.
+  auto last_renew = std::chrono::steady_clock::now();
+  bool lost = false;
+  while (kube::sleep_for(stop, config_.retry_period)) {
+    bool renewed = false;
+    try {
+      renewed = try_acquire_or_renew();
+      if (!renewed) {
+        lost = true;  // someone else holds it now
+        wo::log::warn("leader lease taken by another candidate", {{"lease", lease_id}, {"holder", observed_leader()}});
+        break;
+      }
+    } catch (const std::exception& e) {
+      wo::log::warn("renewing the leader lease failed", {{"lease", lease_id}, {"error", e.what()}});
+    }
+    if (renewed) {
+      last_renew = std::chrono::steady_clock::now();
+    } else if (std::chrono::steady_clock::now() - last_renew >= config_.renew_deadline) {
+      lost = true;
+      wo::log::error("could not renew the leader lease within the renew deadline", {{"lease", lease_id}});
+      break;
+    }
+  }
+  if (!lost && config_.release_on_stop) release();
+  set_leading(false);
+  if (lost) wo::log::error("lost leadership", {{"lease", lease_id}, {"identity", config_.identity}});
+  if (config_.on_stopped_leading) config_.on_stopped_leading();
+}
+
+}  // namespace wo::runtime

@@ -1,0 +1,78 @@
+// Leader election on a coordination.k8s.io/v1 Lease, with client-go's semantics:
+// - a candidate takes the Lease when it is free (no holder) or when the holder has not renewed it for
+//   leaseDurationSeconds as measured on the candidate's own clock since it last saw the record change
+//   (clock skew between machines does not matter; there is no fencing: two processes can briefly both
+//   believe they lead, so reconciles must be idempotent);
+// - the leader renews every retry period; if it cannot renew for renew_deadline it stops leading;
+// - writes use the Lease's resourceVersion (optimistic concurrency): a 409 means another candidate won;
+// - on a graceful stop the leader releases the Lease (empty holderIdentity, leaseDurationSeconds 1) so
+//   another candidate takes over at its next retry instead of waiting out the lease.
+//
+// Losing leadership: on_stopped_leading runs and run() returns. The Manager then stops its controllers
+// and reports an error so the process exits and restarts as a candidate (controller-runtime does the same).
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <functional>
+#include <mutex>
+#include <stop_token>
+#include <string>
+
+#include "kube/client.h"
+#include "wo/metrics.h"
+
+namespace wo::runtime {
+
+struct LeaderElectionConfig {
+  std::string lease_namespace;
+  std::string lease_name;
+  std::string identity;  // empty: hostname + "_" + random suffix
+  std::chrono::milliseconds lease_duration{15000};
+  std::chrono::milliseconds renew_deadline{10000};
+  std::chrono::milliseconds retry_period{2000};
+  bool release_on_stop = true;
+  std::function<void()> on_started_leading;         // keep quick: start work on other threads
+  std::function<void()> on_stopped_leading;
+  std::function<void(const std::string&)> on_new_leader;  // identity of the observed holder
+  metrics::Registry* metrics = nullptr;
+};
+
+// hostname + "_" + 8 random hex digits.
+std::string default_identity();
+// RFC 3339 with 6 fractional digits and Z (metav1.MicroTime).
+std::string format_micro_time(std::chrono::system_clock::time_point t);
+
+class LeaderElector {
+ public:
+  // Throws std::invalid_argument unless lease_duration > renew_deadline > 1.2 * retry_period and names are set.
+  LeaderElector(kube::Client& client, LeaderElectionConfig config);
+
+  // Campaigns, leads, renews. Returns when stop is requested (releasing the lease if leading) or when
+  // leadership was lost. Never throws.
+  void run(std::stop_token stop);
+
+  bool is_leader() const { return leading_.load(); }
+  const std::string& identity() const { return config_.identity; }
+  std::string observed_leader() const;
+
+ private:
+  // One attempt to acquire or renew; true when we hold the lease afterwards.
+  bool try_acquire_or_renew();
+  void release();
+  void set_leading(bool leading);
+
+  kube::Client& client_;
+  LeaderElectionConfig config_;
+  kube::ResourceRef leases_{"coordination.k8s.io", "v1", "leases", true, "Lease"};
+  std::atomic<bool> leading_{false};
+  mutable std::mutex mu_;
+  std::string observed_record_;  // holder|renewTime|acquireTime|transitions|duration as last seen
+  std::string observed_holder_;
+  std::chrono::seconds observed_duration_{0};
+  std::chrono::steady_clock::time_point observed_time_{};
+  web::json::value last_lease_;  // what we last wrote or read (with resourceVersion)
+  metrics::Gauge* leader_gauge_ = nullptr;
+};
+
+}  // namespace wo::runtime

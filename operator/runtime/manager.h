@@ -1,0 +1,75 @@
+// The manager ties informers, controllers and leader election together, like controller-runtime's:
+// 1. informers start at once on every replica (a standby keeps warm caches) and must sync within
+//    cache_sync_timeout; readiness (/readyz) is "every informer has synced";
+// 2. with leader election on, controllers start only once this replica leads; without it, at once;
+// 3. on stop: controllers stop first (in-flight reconciles finish), then the Lease is released (the
+//    next replica takes over at once), then informers stop;
+// 4. if leadership is lost, controllers stop at once and run() throws LeadershipLost: the binary must
+//    exit (non-zero) so Kubernetes restarts it as a fresh candidate; never keep reconciling.
+#pragma once
+
+#include <chrono>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <stop_token>
+#include <string>
+#include <vector>
+
+#include "kube/informer.h"
+#include "runtime/controller.h"
+#include "runtime/leader_election.h"
+
+namespace wo::health {
+class Checks;
+}
+
+namespace wo::runtime {
+
+class LeadershipLost : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+struct ManagerOptions {
+  std::optional<LeaderElectionConfig> leader_election;  // unset: no election, this replica always reconciles
+  std::chrono::milliseconds cache_sync_timeout{std::chrono::minutes(2)};
+  metrics::Registry* metrics = nullptr;  // handed to controllers and the elector
+  health::Checks* health = nullptr;      // a readiness check "informers-synced" is added
+};
+
+class Manager {
+ public:
+  Manager(kube::Client& client, ManagerOptions options);
+  ~Manager();
+  Manager(const Manager&) = delete;
+  Manager& operator=(const Manager&) = delete;
+
+  // Creates an informer (configure handlers and indexes before run()).
+  kube::Informer& add_informer(kube::ReflectorOptions options);
+  // Creates a controller for reconciler (which must outlive the manager). options.metrics defaults to the manager's.
+  Controller& add_controller(ControllerOptions options, Reconciler& reconciler);
+
+  // Blocks until stop is requested (returns) or something fatal happens (throws: caches did not sync,
+  // LeadershipLost).
+  void run(std::stop_token stop);
+
+  bool caches_synced() const;
+  bool is_leader() const;
+
+ private:
+  void start_controllers();
+  void stop_controllers();
+  void stop_informers();
+
+  kube::Client& client_;
+  ManagerOptions options_;
+  std::vector<std::unique_ptr<kube::Informer>> informers_;
+  std::vector<std::unique_ptr<Controller>> controllers_;
+  std::mutex mu_;
+  bool controllers_started_ = false;
+  std::unique_ptr<LeaderElector> elector_;
+};
+
+}  // namespace wo::runtime

@@ -1,0 +1,253 @@
+// The event recorder and the manager against the local control plane.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <set>
+#include <mutex>
+
+#include "cluster_env.h"
+#include "runtime/event_recorder.h"
+#include "runtime/manager.h"
+#include "support.h"
+#include "wo/health.h"
+#include "wo/metrics.h"
+
+namespace wo::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using namespace kube::testing;
+using web::json::value;
+
+TEST(EventRecorderIT, RepeatsAggregateIntoOneEvent) {
+  kube::Client client(test_cluster_config());
+  TestNamespace ns(client, "wo-events-test");
+  const value cm = client.create(kConfigMaps, ns.name(), configmap("subject", "events"));
+  EventRecorder recorder(client);
+  for (int i = 0; i < 3; ++i) recorder.record(cm, "Warning", "SyncFailed", "the same failure");
+  recorder.record(cm, "Normal", "Synced", "a different event");
+  recorder.stop();
+  EXPECT_EQ(recorder.dropped(), 0u);
+  EXPECT_EQ(recorder.written(), 4u);
+
+  kube::ListOptions o;
+  o.field_selector = "involvedObject.name=subject";
+  const value events = client.list({"", "v1", "events", true, "Event"}, ns.name(), o);
+  ASSERT_EQ(events.at("items").size(), 2u) << events.serialize();
+  std::map<std::string, int> counts;
+  for (const auto& e : events.at("items").as_array()) {
+    counts[e.at("reason").as_string()] = e.at("count").as_integer();
+    EXPECT_EQ(e.at("involvedObject").at("uid").as_string(), kube::meta_string(cm, "uid"));
+  }
+  EXPECT_EQ(counts["SyncFailed"], 3);
+  EXPECT_EQ(counts["Synced"], 1);
+}
+
+TEST(EventRecorderIT, PerObjectRateLimitDropsAFlood) {
+  kube::Client client(test_cluster_config());
+  TestNamespace ns(client, "wo-events-test");
+  const value cm = client.create(kConfigMaps, ns.name(), configmap("flood", "events"));
+  EventRecorderOptions o;
+  o.per_object_burst = 5;
+  EventRecorder recorder(client, o);
+  for (int i = 0; i < 50; ++i) recorder.record(cm, "Warning", "Failed", "attempt " + std::to_string(i));
+  recorder.stop();
+  EXPECT_EQ(recorder.written(), 5u);
+  EXPECT_EQ(recorder.dropped(), 45u);
+}
+
+class CountingReconciler : public Reconciler {
+ public:
+  const kube::Store* store = nullptr;  // the informer's, to tell deletions apart
+  Result reconcile(const Request& r, std::stop_token) override {
+    std::lock_guard lock(mu);
+    calls[r.key()]++;
+    if (store != nullptr && !store->get(r.key())) deleted.insert(r.key());
+    return {};
+  }
+  int count(const std::string& key) {
+    std::lock_guard lock(mu);
+    return calls[key];
+  }
+  bool saw_deleted(const std::string& key) {
+    std::lock_guard lock(mu);
+    return deleted.count(key) != 0;
+  }
+  std::mutex mu;
+  std::map<std::string, int> calls;
+  std::set<std::string> deleted;
+};
+
+// A manager with one controller reconciling the ConfigMaps of a namespace (label wo-test=<label>).
+struct ConfigMapManager {
+  CountingReconciler rec;
+  Manager manager;
+  kube::Informer* informer = nullptr;
+  ConfigMapManager(kube::Client& client, ManagerOptions options, const std::string& ns, const std::string& label)
+      : manager(client, std::move(options)) {
+    kube::ReflectorOptions ro;
+    ro.resource = kConfigMaps;
+    ro.namespace_ = ns;
+    ro.label_selector = "wo-test=" + label;
+    informer = &manager.add_informer(ro);
+    rec.store = &informer->store();
+    ControllerOptions co;
+    co.name = "configmaps";
+    manager.add_controller(std::move(co), rec).watch_for(*informer);
+  }
+};
+
+TEST(ManagerIT, ReconcilesWhileLeadingAndReleasesOnStop) {
+  kube::Client client(test_cluster_config());
+  TestNamespace ns(client, "wo-manager-test");
+  metrics::Registry registry;
+  health::Checks checks;
+  ManagerOptions mo;
+  mo.metrics = &registry;
+  mo.health = &checks;
+  LeaderElectionConfig le;
+  le.lease_namespace = ns.name();
+  le.lease_name = "wo-manager-test";
+  mo.leader_election = le;
+  ConfigMapManager cm(client, mo, ns.name(), "manager");
+  Manager& manager = cm.manager;
+  CountingReconciler& rec = cm.rec;
+
+  EXPECT_FALSE(checks.ready().first);
+  client.create(kConfigMaps, ns.name(), configmap("one", "manager"));
+  std::stop_source stop;
+  std::exception_ptr failure;
+  std::thread runner([&] {
+    try {
+      manager.run(stop.get_token());
+    } catch (...) {
+      failure = std::current_exception();
+    }
+  });
+  ASSERT_TRUE(wait_until([&] { return rec.count(ns.name() + "/one") >= 1; }, 60s));
+  EXPECT_TRUE(checks.ready().first) << checks.ready().second;
+  EXPECT_TRUE(manager.is_leader());
+  client.create(kConfigMaps, ns.name(), configmap("two", "manager"));
+  client.remove(kConfigMaps, ns.name(), "one");
+  ASSERT_TRUE(wait_until([&] { return rec.count(ns.name() + "/two") >= 1 && rec.saw_deleted(ns.name() + "/one"); }, 30s));
+
+  stop.request_stop();
+  runner.join();
+  if (failure) std::rethrow_exception(failure);
+  const auto lease = client.get({"coordination.k8s.io", "v1", "leases", true, "Lease"}, ns.name(), "wo-manager-test");
+  EXPECT_EQ(lease.at("spec").at("holderIdentity").as_string(), "") << "released on graceful stop";
+  const std::string text = registry.render();
+  EXPECT_NE(text.find("leader_election_master_status{name=\"wo-manager-test\"} 0"), std::string::npos) << text;
+  EXPECT_NE(text.find("controller_runtime_reconcile_total{controller=\"configmaps\",result=\"success\"}"),
+            std::string::npos)
+      << text;
+}
+
+// Idle for 60 s, a leading manager writes nothing but lease renewals (counted by the client's
+// rest_client_requests_total: every write verb other than "update" stays at zero; the updates are the
+// Lease PUTs, one per retry period).
+TEST(ManagerIT, IdleWritesAreOnlyLeaseRenewals) {
+  metrics::Registry registry;
+  kube::ClientOptions o;
+  o.metrics = &registry;
+  kube::Client client(test_cluster_config(), o);
+  kube::Client admin(test_cluster_config());
+  TestNamespace ns(admin, "wo-idle-test");
+  admin.create(kConfigMaps, ns.name(), configmap("present", "idle"));
+  ManagerOptions mo;
+  LeaderElectionConfig le;
+  le.lease_namespace = ns.name();
+  le.lease_name = "wo-idle-test";
+  mo.leader_election = le;
+  ConfigMapManager cm(client, mo, ns.name(), "idle");
+  Manager& manager = cm.manager;
+  CountingReconciler& rec = cm.rec;
+  std::stop_source stop;
+  std::thread runner([&] {
+    try {
+      manager.run(stop.get_token());
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
+  });
+  ASSERT_TRUE(wait_until([&] { return rec.count(ns.name() + "/present") >= 1 && manager.is_leader(); }, 60s));
+  auto writes = [&] {
+    std::map<std::string, double> by_verb;
+    auto& family = registry.counter("rest_client_requests_total", "", {"verb", "code"});
+    family.for_each([&](const std::vector<std::string>& labels, const metrics::Counter& c) {
+      by_verb[labels[0]] += c.value();
+    });
+    return by_verb;
+  };
+  const auto before = writes();
+  const auto idle_until = std::chrono::steady_clock::now() + 60s;
+  wait_until([&] { return std::chrono::steady_clock::now() >= idle_until; }, 61s, 1s);  // the idle period itself
+  const auto after = writes();
+  stop.request_stop();
+  runner.join();
+  auto delta = [&](const std::string& verb) {
+    auto b = before.find(verb);
+    auto a = after.find(verb);
+    return (a == after.end() ? 0.0 : a->second) - (b == before.end() ? 0.0 : b->second);
+  };
+  for (const char* verb : {"create", "patch", "apply", "delete"}) EXPECT_EQ(delta(verb), 0.0) << verb;
+  EXPECT_GE(delta("update"), 20.0);  // ~30 renewals at the 2 s retry period
+  EXPECT_LE(delta("update"), 35.0);
+}
+
+// Another holder takes the Lease (as after this replica was partitioned away): the manager stops its
+// controllers and run() throws LeadershipLost, so the binary exits instead of reconciling on.
+TEST(ManagerIT, LosingTheLeaseStopsReconciling) {
+  kube::Client client(test_cluster_config());
+  TestNamespace ns(client, "wo-lost-test");
+  ManagerOptions mo;
+  LeaderElectionConfig le;
+  le.lease_namespace = ns.name();
+  le.lease_name = "wo-lost-test";
+  le.lease_duration = 6s;
+  le.renew_deadline = 4s;
+  le.retry_period = 1s;
+  mo.leader_election = le;
+  ConfigMapManager cm(client, mo, ns.name(), "lost");
+  client.create(kConfigMaps, ns.name(), configmap("a", "lost"));
+  std::stop_source stop;
+  std::atomic<bool> lost{false}, returned{false};
+  std::thread runner([&] {
+    try {
+      cm.manager.run(stop.get_token());
+    } catch (const LeadershipLost&) {
+      lost = true;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << e.what();
+    }
+    returned = true;
+  });
+  ASSERT_TRUE(wait_until([&] { return cm.rec.count(ns.name() + "/a") >= 1 && cm.manager.is_leader(); }, 60s));
+
+  const kube::ResourceRef leases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
+  ASSERT_TRUE(wait_until([&] {
+    try {
+      value lease = client.get(leases, ns.name(), "wo-lost-test");
+      lease["spec"]["holderIdentity"] = value::string("thief");
+      lease["spec"]["leaseDurationSeconds"] = value::number(600);
+      lease["spec"]["renewTime"] = value::string(format_micro_time(std::chrono::system_clock::now()));
+      client.update(leases, ns.name(), lease);
+      return true;
+    } catch (const kube::ApiError&) {
+      return false;  // raced with a renewal (409): try again
+    }
+  }, 30s));
+  ASSERT_TRUE(wait_until([&] { return returned.load(); }, 30s));
+  runner.join();
+  EXPECT_TRUE(lost.load());
+  EXPECT_FALSE(cm.manager.is_leader());
+  const int before = cm.rec.count(ns.name() + "/a");
+  client.apply(kConfigMaps, ns.name(), "a", configmap("a", "lost", "changed"), "wo-test");
+  client.create(kConfigMaps, ns.name(), configmap("b", "lost"));
+  EXPECT_EQ(cm.rec.count(ns.name() + "/a"), before);  // workers and informers are stopped: nothing can run
+  EXPECT_EQ(cm.rec.count(ns.name() + "/b"), 0);
+}
+
+}  // namespace
+}  // namespace wo::runtime

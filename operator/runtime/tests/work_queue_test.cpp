@@ -1,0 +1,178 @@
+#include "runtime/work_queue.h"
+
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <future>
+#include <thread>
+
+#include "support.h"
+#include "wo/metrics.h"
+
+namespace wo::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+using kube::testing::wait_until;
+
+TEST(WorkQueue, FifoAndDeduplicated) {
+  WorkQueue q;
+  q.add("a");
+  q.add("b");
+  q.add("a");
+  q.add("c");
+  EXPECT_EQ(q.len(), 3u);
+  EXPECT_EQ(*q.get(), "a");
+  EXPECT_EQ(*q.get(), "b");
+  EXPECT_EQ(*q.get(), "c");
+}
+
+TEST(WorkQueue, ReAddWhileProcessingIsProcessedAgainAfterDone) {
+  WorkQueue q;
+  q.add("a");
+  ASSERT_EQ(*q.get(), "a");
+  q.add("a");  // dirty while processing: must not be handed to a second worker
+  q.add("a");
+  EXPECT_EQ(q.len(), 0u);
+  q.done("a");
+  EXPECT_EQ(q.len(), 1u);
+  EXPECT_EQ(*q.get(), "a");
+  q.done("a");
+  EXPECT_EQ(q.len(), 0u);
+}
+
+TEST(WorkQueue, NeverProcessesOneKeyConcurrently) {
+  WorkQueue q;
+  std::atomic<int> in_flight_a{0}, max_in_flight_a{0}, processed{0};
+  std::vector<std::thread> workers;
+  for (int w = 0; w < 4; ++w) {
+    workers.emplace_back([&] {
+      while (auto key = q.get()) {
+        if (*key == "a") {
+          const int now = ++in_flight_a;
+          int seen = max_in_flight_a.load();
+          while (now > seen && !max_in_flight_a.compare_exchange_weak(seen, now)) {
+          }
+          std::this_thread::yield();
+          --in_flight_a;
+        }
+        ++processed;
+        q.done(*key);
+      }
+    });
+  }
+  for (int i = 0; i < 2000; ++i) q.add(i % 3 == 0 ? "a" : "k" + std::to_string(i % 50));
+  q.shut_down_with_drain();
+  for (auto& t : workers) t.join();
+  EXPECT_EQ(max_in_flight_a.load(), 1);
+  EXPECT_GT(processed.load(), 0);
+  EXPECT_EQ(q.processing(), 0u);
+}
+
+TEST(WorkQueue, AddAfterDeliversLaterAndKeepsTheEarliestTime) {
+  WorkQueue q;
+  q.add_after("late", 1h);
+  q.add_after("soon", 10ms);
+  q.add_after("late", 20ms);  // earlier than the first request: wins
+  EXPECT_EQ(q.len(), 0u);
+  auto first = q.get();
+  auto second = q.get();
+  ASSERT_TRUE(first && second);
+  EXPECT_EQ(*first, "soon");
+  EXPECT_EQ(*second, "late");
+}
+
+TEST(WorkQueue, AddAfterOfAQueuedKeyDoesNotDuplicate) {
+  WorkQueue q;
+  q.add("a");
+  q.add_after("a", 1ms);
+  ASSERT_EQ(*q.get(), "a");
+  // The delayed add lands while "a" is processing: it makes "a" dirty, not a second copy.
+  EXPECT_TRUE(wait_until([&] { return q.len() == 0; }, 1s));
+  q.done("a");
+  EXPECT_TRUE(wait_until([&] { return q.len() == 1; }, 2s));
+}
+
+TEST(WorkQueue, ShutDownHandsOutWhatIsQueuedThenStops) {
+  WorkQueue q;
+  q.add("a");
+  q.add_after("never", 1h);
+  q.shut_down();
+  q.add("b");  // ignored
+  EXPECT_EQ(*q.get(), "a");
+  EXPECT_FALSE(q.get().has_value());
+  EXPECT_TRUE(q.shutting_down());
+}
+
+TEST(WorkQueue, ShutDownUnblocksWaitingWorkers) {
+  WorkQueue q;
+  auto waiting = std::async(std::launch::async, [&] { return q.get(); });
+  q.shut_down();
+  EXPECT_FALSE(waiting.get().has_value());
+}
+
+TEST(WorkQueue, ShutDownWithDrainWaitsForProcessing) {
+  WorkQueue q;
+  q.add("a");
+  ASSERT_EQ(*q.get(), "a");
+  std::atomic<bool> drained{false};
+  std::thread drainer([&] {
+    q.shut_down_with_drain();
+    drained = true;
+  });
+  EXPECT_TRUE(wait_until([&] { return q.shutting_down(); }, 1s));
+  EXPECT_FALSE(drained.load());
+  q.done("a");
+  drainer.join();
+  EXPECT_TRUE(drained.load());
+}
+
+TEST(ItemExponentialRateLimiter, DoublesFrom5msTo1000s) {
+  ItemExponentialRateLimiter r(5ms, 1000s);
+  EXPECT_EQ(r.when("a"), Duration(5ms));
+  EXPECT_EQ(r.when("a"), Duration(10ms));
+  EXPECT_EQ(r.when("a"), Duration(20ms));
+  EXPECT_EQ(r.when("b"), Duration(5ms));  // per key
+  EXPECT_EQ(r.num_requeues("a"), 3);
+  for (int i = 0; i < 100; ++i) r.when("a");
+  EXPECT_EQ(r.when("a"), Duration(1000s));
+  r.forget("a");
+  EXPECT_EQ(r.num_requeues("a"), 0);
+  EXPECT_EQ(r.when("a"), Duration(5ms));
+}
+
+TEST(DefaultControllerRateLimiter, OverallBucketBoundsRetriesAcrossKeys) {
+  auto r = default_controller_rate_limiter();
+  // The first 100 retries of distinct keys are free of bucket delay (burst 100): 5 ms each.
+  for (int i = 0; i < 100; ++i) ASSERT_EQ(r->when("k" + std::to_string(i)), Duration(5ms));
+  // Then the 10 qps bucket dominates: the 101st first-time failure waits about 100 ms.
+  const Duration d = r->when("k100");
+  EXPECT_GT(d, Duration(5ms));
+  EXPECT_LE(d, Duration(100ms));
+}
+
+TEST(WorkQueue, RateLimitedRetriesAndForget) {
+  metrics::Registry registry;
+  WorkQueueOptions o;
+  o.name = "test";
+  o.metrics = &registry;
+  WorkQueue q(std::move(o));
+  q.add("a");
+  ASSERT_EQ(*q.get(), "a");
+  q.add_rate_limited("a");  // a failed reconcile
+  q.done("a");
+  EXPECT_EQ(q.num_requeues("a"), 1);
+  auto again = q.get();
+  ASSERT_TRUE(again);
+  EXPECT_EQ(*again, "a");
+  q.forget("a");
+  q.done("a");
+  EXPECT_EQ(q.num_requeues("a"), 0);
+  const std::string text = registry.render();
+  EXPECT_NE(text.find("workqueue_retries_total{name=\"test\"} 1"), std::string::npos) << text;
+  EXPECT_NE(text.find("workqueue_adds_total{name=\"test\"} 2"), std::string::npos) << text;
+  EXPECT_NE(text.find("workqueue_depth{name=\"test\"} 0"), std::string::npos) << text;
+}
+
+}  // namespace
+}  // namespace wo::runtime
