@@ -1,0 +1,202 @@
+// worker-operator: reconciles WorkerJobs into one Deployment each (see docs/architecture.md).
+//
+// Exit status: 0 after a clean shutdown (SIGTERM/SIGINT), 2 for a usage or configuration error,
+// 1 for a runtime failure (including lost leadership, so Kubernetes restarts it as a fresh candidate).
+
+#include <cpprest/json.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <thread>
+
+#include "kube/client.h"
+#include "kube/config.h"
+#include "kube/informer.h"
+#include "runtime/event_recorder.h"
+#include "runtime/manager.h"
+#include "workerjob/controller.h"
+#include "wo/cli.h"
+#include "wo/health.h"
+#include "wo/http_server.h"
+#include "wo/log.h"
+#include "wo/metrics.h"
+#include "wo/process.h"
+
+namespace {
+
+constexpr const char* kSummary =
+    "worker-operator turns each WorkerJob (worker.dev/v1alpha1) into its own Deployment running\n"
+    "`worker --job=<spec.job>` with the job's resource requests and limits, and reports on the\n"
+    "WorkerJob's status why its pods fail.";
+
+wo::cli::FlagSet make_flags() {
+  wo::cli::FlagSet f("worker-operator", kSummary);
+  f.add_string("kubeconfig", "WORKER_OPERATOR_KUBECONFIG", "",
+               "Path to a kubeconfig; empty: in-cluster service account, else $KUBECONFIG, else ~/.kube/config");
+  f.add_string("namespace", "WORKER_OPERATOR_NAMESPACE", "", "Only watch this namespace; empty: all namespaces");
+  f.add_string("worker-image", "WORKER_OPERATOR_WORKER_IMAGE", "localhost/worker-operator/worker:dev",
+               "Image for WorkerJobs that set no spec.image");
+  f.add_string("metrics-addr", "WORKER_OPERATOR_METRICS_ADDR", ":8080", "Address for Prometheus /metrics");
+  f.add_string("health-addr", "WORKER_OPERATOR_HEALTH_ADDR", ":8081", "Address for /healthz and /readyz");
+  f.add_bool("leader-elect", "WORKER_OPERATOR_LEADER_ELECT", false,
+             "Elect a leader with a coordination.k8s.io/v1 Lease; only the leader reconciles");
+  f.add_string("leader-election-namespace", "WORKER_OPERATOR_LEADER_ELECTION_NAMESPACE", "",
+               "Namespace of the Lease; empty: the pod's namespace in-cluster, else worker-operator-system");
+  f.add_string("leader-election-id", "WORKER_OPERATOR_LEADER_ELECTION_ID", "worker-operator", "Name of the Lease");
+  f.add_int("max-concurrent-reconciles", "WORKER_OPERATOR_MAX_CONCURRENT_RECONCILES", 4,
+            "WorkerJobs reconciled at once (one key is never reconciled twice at once)");
+  f.add_int("qps", "WORKER_OPERATOR_QPS", 0,
+            "Client-side limit of API requests per second; 0: off, relying on the API server's priority and fairness");
+  f.add_int("burst", "WORKER_OPERATOR_BURST", 100, "Burst above --qps");
+  f.add_string("log-format", "WORKER_OPERATOR_LOG_FORMAT", "json", "Log format: json or text");
+  f.add_string("log-level", "WORKER_OPERATOR_LOG_LEVEL", "info", "Log level: trace, debug, info, warn, error");
+  return f;
+}
+
+std::string default_lease_namespace() {
+  std::ifstream in("/var/run/secrets/kubernetes.io/serviceaccount/namespace");
+  std::string ns;
+  if (in && std::getline(in, ns) && !ns.empty()) return ns;
+  return "worker-operator-system";
+}
+
+int fail(int code, const std::string& message) {
+  wo::log::error(message);
+  wo::process::write_termination_message(message);
+  wo::log::shutdown();
+  std::cerr << "worker-operator: " << message << "\n";
+  return code;
+}
+
+int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
+  namespace wj = wo::workerjob;
+  wo::metrics::Registry metrics;
+  wo::health::Checks health;
+  health.add_liveness("process", [] { return std::string(); });
+
+  wo::kube::Config config;
+  try {
+    config = wo::kube::load_config(flags.get_string("kubeconfig"));
+  } catch (const std::exception& e) {
+    return fail(2, std::string("cannot configure the Kubernetes client: ") + e.what());
+  }
+  wo::log::info("kubernetes client configured", {{"source", config.source}, {"server", config.server}});
+
+  wo::kube::ClientOptions client_options;
+  client_options.qps = static_cast<double>(flags.get_int("qps"));
+  client_options.burst = static_cast<int>(flags.get_int("burst"));
+  client_options.metrics = &metrics;
+  wo::kube::Client client(config, client_options);
+
+  wo::http::Server metrics_server(flags.get_string("metrics-addr"));
+  wo::http::Server health_server(flags.get_string("health-addr"));
+  wo::health::serve_endpoints(metrics_server, nullptr, &metrics);
+  wo::health::serve_endpoints(health_server, &health, nullptr);
+  try {
+    metrics_server.start();
+    health_server.start();
+  } catch (const std::exception& e) {
+    return fail(2, e.what());
+  }
+
+  wo::runtime::ManagerOptions manager_options;
+  manager_options.metrics = &metrics;
+  manager_options.health = &health;
+  if (flags.get_bool("leader-elect")) {
+    wo::runtime::LeaderElectionConfig le;
+    le.lease_namespace = flags.get_string("leader-election-namespace");
+    if (le.lease_namespace.empty()) le.lease_namespace = default_lease_namespace();
+    le.lease_name = flags.get_string("leader-election-id");
+    le.metrics = &metrics;
+    manager_options.leader_election = le;
+  }
+  wo::runtime::Manager manager(client, manager_options);
+  wo::runtime::EventRecorder events(client);
+
+  const std::string ns = flags.get_string("namespace");
+  auto informer_for = [&](const wo::kube::ResourceRef& resource, std::string_view selector) -> wo::kube::Informer& {
+    wo::kube::ReflectorOptions o;
+    o.resource = resource;
+    o.namespace_ = ns;
+    o.label_selector = std::string(selector);
+    return manager.add_informer(o);
+  };
+  auto& workerjobs = informer_for(wj::workerjobs_resource(), "");
+  auto& deployments = informer_for(wj::deployments_resource(), wj::kManagedBySelector);
+  auto& configmaps = informer_for(wj::configmaps_resource(), wj::kManagedBySelector);
+  auto& pods = informer_for(wj::pods_resource(), wj::kManagedBySelector);
+  pods.add_index(std::string(wj::kPodsByWorkerJobIndex), wj::index_pods_by_workerjob());
+
+  wj::RenderOptions render_options;
+  render_options.worker_image = flags.get_string("worker-image");
+  wj::WorkerJobReconciler reconciler(
+      client, {workerjobs.store(), deployments.store(), configmaps.store(), pods.store()}, events, render_options);
+
+  wo::runtime::ControllerOptions controller_options;
+  controller_options.name = "workerjob";
+  controller_options.max_concurrent_reconciles = static_cast<int>(flags.get_int("max-concurrent-reconciles"));
+  auto& controller = manager.add_controller(std::move(controller_options), reconciler);
+  controller.watch_for(workerjobs);
+  controller.watch_owned(deployments, "worker.dev", "WorkerJob");
+  controller.watch_owned(configmaps, "worker.dev", "WorkerJob");
+  controller.watch_mapped(pods, [](const web::json::value& pod) {
+    std::vector<wo::runtime::Request> out;
+    for (const auto& key : wj::index_pods_by_workerjob()(pod)) out.push_back(wo::runtime::Request::from_key(key));
+    return out;
+  });
+
+  std::stop_source stop;
+  std::jthread signal_watcher([&](std::stop_token st) {
+    while (!st.stop_requested()) {
+      if (shutdown.wait_for(std::chrono::milliseconds(200))) {
+        wo::log::info("shutting down", {{"signal", shutdown.reason()}});
+        stop.request_stop();
+        return;
+      }
+    }
+  });
+
+  int code = 0;
+  try {
+    manager.run(stop.get_token());
+  } catch (const std::exception& e) {
+    wo::log::error("operator stopped", {{"error", e.what()}});
+    wo::process::write_termination_message(e.what());
+    code = 1;
+  }
+  signal_watcher.request_stop();
+  events.stop();
+  health_server.stop();
+  metrics_server.stop();
+  return code;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  wo::process::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
+  auto flags = make_flags();
+  try {
+    flags.parse(argc, argv);
+    if (flags.get_bool("help")) {
+      std::cout << flags.usage();
+      return 0;
+    }
+    wo::log::init({wo::log::parse_format(flags.get_string("log-format")),
+                   wo::log::parse_level(flags.get_string("log-level")), "operator"});
+  } catch (const std::exception& e) {
+    std::cerr << "worker-operator: " << e.what() << "\n";
+    return 2;
+  }
+  int code = 1;
+  try {
+    code = run(flags, shutdown);
+  } catch (const std::exception& e) {
+    code = fail(1, std::string("fatal: ") + e.what());
+    return code;
+  }
+  wo::log::info("stopped", {{"exit_code", code}});
+  wo::log::shutdown();
+  return code;
+}

@@ -1,0 +1,313 @@
+#include "workerjob/status.h"
+
+#include <algorithm>
+#include <ctime>
+
+#include "workerjob/render.h"
+
+namespace wo::workerjob {
+namespace {
+
+using web::json::value;
+
+// Safe readers: Kubernetes objects from the cache are trusted in shape but not in presence.
+const value* field(const value& v, const char* key) {
+  if (!v.is_object()) return nullptr;
+  const auto& obj = v.as_object();
+  const auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &it->second;
+}
+
+const value* path(const value& v, std::initializer_list<const char*> keys) {
+  const value* cur = &v;
+  for (const char* k : keys) {
+    cur = field(*cur, k);
+    if (cur == nullptr) return nullptr;
+  }
+  return cur;
+}
+
+std::string str(const value* v) { return v != nullptr && v->is_string() ? v->as_string() : std::string(); }
+
+std::int64_t num(const value* v) {
+  return v != nullptr && v->is_number() && v->as_number().is_int64() ? v->as_number().to_int64() : 0;
+}
+
+// Failure reasons by severity: a configuration the worker refuses is the most useful thing to show,
+// then a memory kill, then crashes, then pods that never start.
+int severity_of(std::string_view reason) {
+  if (reason == "UnknownJob" || reason == "InvalidConfig") return 60;
+  if (reason == "OOMKilled") return 50;
+  if (reason == "CrashLoopBackOff") return 40;
+  if (reason == "CreateContainerConfigError") return 35;
+  if (reason == "ImagePullBackOff") return 30;
+  if (reason == "Unschedulable") return 20;
+  return 10;
+}
+
+std::string first_line(std::string_view s) {
+  const auto nl = s.find('\n');
+  return std::string(s.substr(0, nl));
+}
+
+// Message text bounded for a condition (the API allows 32 KiB; a status should stay readable).
+std::string bounded(std::string s, size_t max = 1024) {
+  if (s.size() > max) {
+    s.resize(max);
+    s += "...";
+  }
+  return s;
+}
+
+// Classifies a terminated container state: {reason, message}, or empty reason when it exited cleanly.
+Problem classify_termination(const value& terminated) {
+  const std::string reason = str(field(terminated, "reason"));
+  const std::string message = str(field(terminated, "message"));
+  const std::int64_t exit_code = num(field(terminated, "exitCode"));
+  if (reason == "OOMKilled") {
+    return {"OOMKilled", "container was killed for exceeding its memory limit (exit code " +
+                             std::to_string(exit_code) + ")"};
+  }
+  // The worker writes "<Reason>: <message>" to its termination log for configuration errors.
+  for (const auto& known : worker_termination_reasons()) {
+    if (message.rfind(known + ":", 0) == 0) {
+      std::string rest = first_line(std::string_view(message).substr(known.size() + 1));
+      rest.erase(0, rest.find_first_not_of(' '));
+      return {known, bounded(rest)};
+    }
+  }
+  if (exit_code == 0 && reason == "Completed") return {};
+  std::string text = "container exited with code " + std::to_string(exit_code);
+  if (!reason.empty()) text += " (" + reason + ")";
+  if (!message.empty()) text += ": " + first_line(message);
+  return {"CrashLoopBackOff", bounded(text)};
+}
+
+std::optional<PodFailure> container_failure(const value& status, const std::string& pod_name,
+                                            std::chrono::system_clock::time_point now) {
+  const value* waiting = path(status, {"state", "waiting"});
+  const value* terminated_now = path(status, {"state", "terminated"});
+  const value* last_terminated = path(status, {"lastState", "terminated"});
+  const std::string waiting_reason = waiting != nullptr ? str(field(*waiting, "reason")) : "";
+
+  auto failure = [&](Problem p, std::string time) {
+    PodFailure f{p.reason, p.message, pod_name, std::move(time), severity_of(p.reason)};
+    return std::optional<PodFailure>(std::move(f));
+  };
+
+  if (waiting_reason == "ImagePullBackOff" || waiting_reason == "ErrImagePull" ||
+      waiting_reason == "InvalidImageName" || waiting_reason == "ErrImageNeverPull") {
+    return failure({"ImagePullBackOff", bounded(str(field(*waiting, "message")))}, format_time(now));
+  }
+  if (waiting_reason == "CreateContainerConfigError" || waiting_reason == "CreateContainerError") {
+    return failure({"CreateContainerConfigError", bounded(str(field(*waiting, "message")))}, format_time(now));
+  }
+  if (terminated_now != nullptr) {
+    Problem p = classify_termination(*terminated_now);
+    if (!p.reason.empty()) return failure(std::move(p), str(field(*terminated_now, "finishedAt")));
+  }
+  if (last_terminated != nullptr) {
+    Problem p = classify_termination(*last_terminated);
+    if (p.reason.empty()) return std::nullopt;
+    const std::string finished = str(field(*last_terminated, "finishedAt"));
+    const auto finished_at = parse_time(finished);
+    const bool in_backoff = waiting_reason == "CrashLoopBackOff";
+    const bool recent = finished_at && now - *finished_at <= kRecentFailureWindow;
+    if (in_backoff || recent) return failure(std::move(p), finished);
+  }
+  return std::nullopt;
+}
+
+api::Condition make_condition(std::string type, bool status, std::string reason, std::string message) {
+  api::Condition c;
+  c.type = std::move(type);
+  c.status = status ? "True" : "False";
+  c.reason = std::move(reason);
+  c.message = std::move(message);
+  return c;
+}
+
+const value* deployment_condition(const value& deployment, std::string_view type) {
+  const value* conditions = path(deployment, {"status", "conditions"});
+  if (conditions == nullptr || !conditions->is_array()) return nullptr;
+  for (const auto& c : conditions->as_array()) {
+    if (str(field(c, "type")) == type) return &c;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+const std::vector<std::string>& worker_termination_reasons() {
+  static const std::vector<std::string> reasons = {"UnknownJob", "InvalidConfig"};
+  return reasons;
+}
+
+std::string format_time(std::chrono::system_clock::time_point t) {
+  const std::time_t tt = std::chrono::system_clock::to_time_t(t);
+  std::tm tm{};
+  gmtime_r(&tt, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view text) {
+  std::tm tm{};
+  const std::string s(text);
+  const char* rest = strptime(s.c_str(), "%Y-%m-%dT%H:%M:%S", &tm);
+  if (rest == nullptr) return std::nullopt;
+  if (*rest == '.') {
+    ++rest;
+    while (*rest >= '0' && *rest <= '9') ++rest;
+  }
+  long offset = 0;
+  if (*rest == 'Z' || *rest == 'z') {
+    ++rest;
+  } else if (*rest == '+' || *rest == '-') {
+    int hh = 0, mm = 0;
+    if (std::sscanf(rest + 1, "%2d:%2d", &hh, &mm) != 2) return std::nullopt;
+    offset = (*rest == '+' ? 1 : -1) * (hh * 3600L + mm * 60L);
+    rest += 6;
+  } else {
+    return std::nullopt;
+  }
+  if (*rest != '\0') return std::nullopt;
+  const std::time_t t = timegm(&tm) - offset;
+  return std::chrono::system_clock::from_time_t(t);
+}
+
+std::optional<PodFailure> pod_failure(const value& pod, std::string_view now_text) {
+  const auto now = parse_time(now_text).value_or(std::chrono::system_clock::now());
+  const std::string name = str(path(pod, {"metadata", "name"}));
+  std::optional<PodFailure> worst;
+  auto consider = [&](std::optional<PodFailure> f) {
+    if (f && (!worst || f->severity > worst->severity || (f->severity == worst->severity && f->time > worst->time))) {
+      worst = std::move(f);
+    }
+  };
+  for (const char* list : {"initContainerStatuses", "containerStatuses"}) {
+    const value* statuses = path(pod, {"status", list});
+    if (statuses == nullptr || !statuses->is_array()) continue;
+    for (const auto& s : statuses->as_array()) consider(container_failure(s, name, now));
+  }
+  if (!worst) {
+    const value* conditions = path(pod, {"status", "conditions"});
+    if (conditions != nullptr && conditions->is_array()) {
+      for (const auto& c : conditions->as_array()) {
+        if (str(field(c, "type")) == "PodScheduled" && str(field(c, "status")) == "False" &&
+            str(field(c, "reason")) == "Unschedulable") {
+          std::string time = str(field(c, "lastTransitionTime"));
+          consider(PodFailure{"Unschedulable", bounded(str(field(c, "message"))), name,
+                              time.empty() ? format_time(now) : time, severity_of("Unschedulable")});
+        }
+      }
+    }
+  }
+  return worst;
+}
+
+api::WorkerJobStatus derive_status(const api::WorkerJob& job, const Observed& observed, std::string_view now) {
+  const std::int64_t generation = job.metadata.generation;
+  const std::int32_t desired = job.spec.paused ? 0 : job.spec.replicas;
+
+  api::WorkerJobStatus st;
+  st.observed_generation = generation;
+  st.selector = selector_string(job.metadata.name);
+  st.last_failure = job.status.last_failure;
+
+  std::optional<PodFailure> failure;
+  for (const auto& pod : observed.pods) {
+    if (path(pod, {"metadata", "deletionTimestamp"}) != nullptr) continue;  // terminating: no longer ours to judge
+    auto f = pod_failure(pod, now);
+    if (f && (!failure || f->severity > failure->severity ||
+              (f->severity == failure->severity && f->time > failure->time))) {
+      failure = std::move(f);
+    }
+  }
+
+  bool rolled_out = false;
+  std::string progress_reason = "Creating", progress_message = "the Deployment is being created";
+  bool progressing = true;
+  if (observed.deployment != nullptr) {
+    const value& d = *observed.deployment;
+    st.deployment = str(path(d, {"metadata", "name"}));
+    st.replicas = static_cast<std::int32_t>(num(path(d, {"status", "replicas"})));
+    st.ready_replicas = static_cast<std::int32_t>(num(path(d, {"status", "readyReplicas"})));
+    const std::int64_t updated = num(path(d, {"status", "updatedReplicas"}));
+    const std::int64_t available = num(path(d, {"status", "availableReplicas"}));
+    const bool observed_current = num(path(d, {"status", "observedGeneration"})) >= num(path(d, {"metadata", "generation"}));
+    rolled_out = observed_current && updated == desired && st.replicas == desired && available == desired;
+    const value* dp = deployment_condition(d, "Progressing");
+    if (dp != nullptr && str(field(*dp, "reason")) == "ProgressDeadlineExceeded") {
+      progressing = false;
+      progress_reason = "ProgressDeadlineExceeded";
+      progress_message = bounded(str(field(*dp, "message")));
+    } else if (rolled_out) {
+      progressing = false;
+      progress_reason = "RolloutComplete";
+      progress_message = "all " + std::to_string(desired) + " replicas run the current template";
+    } else {
+      progress_reason = "RollingOut";
+      progress_message = std::to_string(updated) + " of " + std::to_string(desired) + " replicas updated, " +
+                         std::to_string(available) + " available";
+    }
+  }
+  st.ready = api::ready_text(st.ready_replicas, desired);
+
+  api::Condition ready, prog, degraded;
+  if (observed.blocked) {
+    const Problem& p = *observed.blocked;
+    ready = make_condition("Ready", false, p.reason, p.message);
+    prog = make_condition("Progressing", false, p.reason, p.message);
+    degraded = make_condition("Degraded", true, p.reason, p.message);
+  } else {
+    prog = make_condition("Progressing", progressing, progress_reason, progress_message);
+    if (failure) {
+      degraded = make_condition("Degraded", true, failure->reason, failure->message + " (pod " + failure->pod + ")");
+      const auto& prev = job.status.last_failure;
+      // A failure without a time of its own (an image pull backing off) keeps the time it was first seen,
+      // so an unchanged situation gives an unchanged status and no write.
+      const bool same = prev && prev->reason == failure->reason && prev->pod == failure->pod &&
+                        prev->message == failure->message;
+      st.last_failure = api::LastFailure{failure->reason, failure->message, failure->pod,
+                                         same && !prev->time.empty() ? prev->time : failure->time};
+    } else {
+      degraded = make_condition("Degraded", false, "NoFailures", "no pod of this job is failing");
+    }
+    if (job.spec.paused) {
+      ready = make_condition("Ready", false, "Paused", "spec.paused is true: the job is scaled to zero");
+    } else if (failure) {
+      ready = make_condition("Ready", false, failure->reason, degraded.message);
+    } else if (observed.deployment == nullptr) {
+      ready = make_condition("Ready", false, "Creating", "the Deployment does not exist yet");
+    } else if (rolled_out && st.ready_replicas >= desired) {
+      ready = desired == 0 ? make_condition("Ready", true, "ScaledToZero", "spec.replicas is 0")
+                           : make_condition("Ready", true, "Available",
+                                            std::to_string(st.ready_replicas) + " of " + std::to_string(desired) +
+                                                " replicas ready");
+    } else {
+      ready = make_condition("Ready", false, "RollingOut",
+                             std::to_string(st.ready_replicas) + " of " + std::to_string(desired) + " replicas ready");
+    }
+  }
+
+  // Keep lastTransitionTime while a condition's status stays the same (API conventions).
+  for (api::Condition* c : {&ready, &prog, &degraded}) {
+    c->observed_generation = generation;
+    c->last_transition_time = std::string(now);
+    for (const auto& old : job.status.conditions) {
+      if (old.type == c->type && old.status == c->status && !old.last_transition_time.empty()) {
+        c->last_transition_time = old.last_transition_time;
+      }
+    }
+    st.conditions.push_back(std::move(*c));
+  }
+  return st;
+}
+
+bool status_changed(const api::WorkerJobStatus& a, const api::WorkerJobStatus& b) {
+  return api::to_json(a).serialize() != api::to_json(b).serialize();
+}
+
+}  // namespace wo::workerjob
