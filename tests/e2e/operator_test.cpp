@@ -1,0 +1,250 @@
+// The operator against the real cluster: the operator runs as a process with the kubeconfig and
+// watches a namespace of the test's own. Pods need a node to run; these tests check what the
+// control plane alone decides (Deployments, ConfigMaps, drift, scaling, pausing, deletion, conflicts).
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "api/workerjob.h"
+#include "support/cluster.h"
+#include "workerjob/drift.h"
+#include "workerjob/render.h"
+
+namespace wo::e2e {
+namespace {
+
+using web::json::value;
+using namespace std::chrono_literals;
+
+constexpr auto kConverge = 30s;
+
+class OperatorTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() { install_crd(); }
+
+  void SetUp() override {
+    ns_ = std::make_unique<TestNamespace>("op");
+    operator_ = std::make_unique<OperatorProcess>(ns_->name());
+    operator_->start();
+  }
+
+  void TearDown() override {
+    if (HasFailure()) std::cerr << "operator log (tail):\n" << operator_->log_tail() << "\n";
+    const int code = operator_->stop();
+    EXPECT_EQ(code, 0) << "the operator should exit 0 on SIGTERM\n" << operator_->log_tail();
+    ns_.reset();
+  }
+
+  const std::string& ns() const { return ns_->name(); }
+
+  // A WorkerJob manifest with the test's namespace.
+  value workerjob(const std::string& name, const std::string& job, const std::string& extra_spec = "") {
+    return value::parse(R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob","metadata":{"name":")" + name +
+                        R"(","namespace":")" + ns() + R"("},"spec":{"job":")" + job +
+                        R"(","resources":{"requests":{"cpu":"100m","memory":"100M"},"limits":{"cpu":"1","memory":"500M"}})" +
+                        extra_spec + "}}");
+  }
+
+  value get(const std::string& kind, const std::string& name) { return kubectl_json({"get", kind, name, "-n", ns()}); }
+
+  bool exists(const std::string& kind, const std::string& name) {
+    return kubectl({"get", kind, name, "-n", ns()}).ok();
+  }
+
+  std::string container_field(const std::string& name, const std::string& path) {
+    const value c = at(get("deployment", name), "spec.template.spec.containers.0." + path);
+    return c.is_string() ? c.as_string() : c.serialize();
+  }
+
+  std::unique_ptr<TestNamespace> ns_;
+  std::unique_ptr<OperatorProcess> operator_;
+};
+
+TEST_F(OperatorTest, SamplesBecomeDeploymentsWithTheContractsFields) {
+  std::vector<value> jobs;
+  for (const auto& entry : std::filesystem::directory_iterator(source_dir() + "/manifests/samples")) {
+    for (value doc : load_manifests(entry.path().string())) {
+      if (!doc.has_field("kind") || doc.at("kind").as_string() != "WorkerJob") continue;
+      doc["metadata"]["namespace"] = value::string(ns());
+      kubectl_apply(doc.serialize());
+      jobs.push_back(doc);
+    }
+  }
+  ASSERT_GE(jobs.size(), 3u) << "the seed's three sample WorkerJobs";
+
+  for (const auto& doc : jobs) {
+    const std::string name = doc.at("metadata").at("name").as_string();
+    ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", name); }))
+        << "expected Deployment " << ns() << "/" << name << " within " << kConverge.count() << " s";
+    const value wj = get("workerjob", name);
+    const value d = get("deployment", name);
+
+    // Ownership and labels.
+    EXPECT_EQ(at(d, "metadata.ownerReferences.0.uid"), at(wj, "metadata.uid"));
+    EXPECT_EQ(at(d, "metadata.ownerReferences.0.controller"), value::boolean(true));
+    EXPECT_EQ(at(d, "metadata.ownerReferences.0.kind"), value::string("WorkerJob"));
+    const value labels = at(d, "metadata.labels");
+    EXPECT_EQ(labels.at("app.kubernetes.io/name"), value::string("worker"));
+    EXPECT_EQ(labels.at("app.kubernetes.io/instance"), value::string(name));
+    EXPECT_EQ(labels.at("app.kubernetes.io/managed-by"), value::string("worker-operator"));
+    EXPECT_EQ(labels.at("worker.dev/job"), at(wj, "spec.job"));
+
+    // The one container: args, resources exactly as given, port, probes, security.
+    const value c = at(d, "spec.template.spec.containers.0");
+    EXPECT_EQ(at(d, "spec.template.spec.containers").size(), 1u);
+    EXPECT_EQ(at(c, "name"), value::string("worker"));
+    EXPECT_EQ(at(c, "args.0"), value::string("--job=" + at(wj, "spec.job").as_string()));
+    value live_resources = value::object(), want_resources = value::object();
+    live_resources["resources"] = at(c, "resources");  // under "resources", quantities compare by value
+    want_resources["resources"] = at(doc, "spec.resources");
+    EXPECT_TRUE(workerjob::contains(live_resources, want_resources))
+        << "resources: want " << at(doc, "spec.resources").serialize() << ", got " << at(c, "resources").serialize();
+    EXPECT_EQ(at(c, "ports.0.containerPort"), value::number(8080));
+    EXPECT_EQ(at(c, "ports.0.name"), value::string("http"));
+    EXPECT_EQ(at(c, "livenessProbe.httpGet.path"), value::string("/healthz"));
+    EXPECT_EQ(at(c, "readinessProbe.httpGet.path"), value::string("/readyz"));
+    EXPECT_EQ(at(c, "terminationMessagePolicy"), value::string("FallbackToLogsOnError"));
+    EXPECT_EQ(at(c, "securityContext.allowPrivilegeEscalation"), value::boolean(false));
+    EXPECT_EQ(at(c, "securityContext.readOnlyRootFilesystem"), value::boolean(true));
+    EXPECT_EQ(at(c, "securityContext.capabilities.drop.0"), value::string("ALL"));
+    EXPECT_EQ(at(d, "spec.template.spec.securityContext.runAsNonRoot"), value::boolean(true));
+    EXPECT_EQ(at(d, "spec.template.spec.securityContext.seccompProfile.type"), value::string("RuntimeDefault"));
+
+    // Everything the renderer wants is on the live object.
+    const auto parsed = api::parse_workerjob(wj);
+    ASSERT_TRUE(parsed.ok()) << parsed.error_text();
+    const auto rendered = workerjob::render(*parsed.value, {"localhost/worker-operator/worker:dev"});
+    ASSERT_TRUE(rendered.ok());
+    EXPECT_TRUE(workerjob::contains(d, rendered.value->deployment)) << d.serialize();
+
+    // Status caught up with this generation.
+    EXPECT_TRUE(wait_until(kConverge, [&] {
+      const value s = get("workerjob", name);
+      return at(s, "status.observedGeneration") == at(s, "metadata.generation") &&
+             at(s, "status.deployment") == value::string(name);
+    })) << get("workerjob", name).serialize();
+  }
+
+  const auto table = kubectl({"get", "wj", "-n", ns()});
+  ASSERT_TRUE(table.ok()) << table.err;
+  for (const char* column : {"JOB", "READY", "STATUS", "AGE"}) {
+    EXPECT_NE(table.out.find(column), std::string::npos) << "kubectl get wj lacks " << column << ":\n" << table.out;
+  }
+}
+
+TEST_F(OperatorTest, HandEditsOfTheDeploymentAreReverted) {
+  kubectl_apply(workerjob("edited", "campaigns.reconciler").serialize());
+  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "edited"); }));
+  const auto patch = kubectl({"patch", "deployment", "edited", "-n", ns(), "--type=json", "-p",
+                              R"([{"op":"replace","path":"/spec/template/spec/containers/0/resources/limits/memory","value":"900M"},
+                                  {"op":"replace","path":"/spec/template/spec/containers/0/args","value":["--job=other"]}])"});
+  ASSERT_TRUE(patch.ok()) << patch.err;
+  EXPECT_TRUE(wait_until(kConverge, [&] {
+    return container_field("edited", "resources.limits.memory") == "500M" &&
+           container_field("edited", "args") == R"(["--job=campaigns.reconciler"])";
+  })) << "memory limit and args should be put back; have "
+      << container_field("edited", "resources.limits.memory") << " " << container_field("edited", "args");
+}
+
+TEST_F(OperatorTest, ChangingResourcesRollsTheDeployment) {
+  kubectl_apply(workerjob("res", "campaigns.reconciler").serialize());
+  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "res"); }));
+  const auto patch = kubectl({"patch", "wj", "res", "-n", ns(), "--type=merge", "-p",
+                              R"({"spec":{"resources":{"limits":{"memory":"700M"}}}})"});
+  ASSERT_TRUE(patch.ok()) << patch.err;
+  EXPECT_TRUE(wait_until(kConverge, [&] { return container_field("res", "resources.limits.memory") == "700M"; }))
+      << container_field("res", "resources.limits.memory");
+}
+
+TEST_F(OperatorTest, ChangingConfigRollsThePods) {
+  kubectl_apply(workerjob("cfg", "campaigns.reconciler", R"(,"config":{"batch":10})").serialize());
+  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("configmap", "cfg-config") && exists("deployment", "cfg"); }));
+  const auto hash = [&] {
+    return at(get("deployment", "cfg"), "spec.template.metadata.annotations").serialize();
+  };
+  const std::string before = hash();
+  EXPECT_NE(before.find("worker.dev/config-hash"), std::string::npos) << before;
+  const value cm = get("configmap", "cfg-config");
+  EXPECT_NE(at(cm, "data").serialize().find("batch"), std::string::npos) << cm.serialize();
+  const auto patch =
+      kubectl({"patch", "wj", "cfg", "-n", ns(), "--type=merge", "-p", R"({"spec":{"config":{"batch":20}}})"});
+  ASSERT_TRUE(patch.ok()) << patch.err;
+  EXPECT_TRUE(wait_until(kConverge, [&] { return hash() != before; })) << "the pod template's config hash should change";
+  EXPECT_NE(at(get("configmap", "cfg-config"), "data").serialize().find("20"), std::string::npos);
+}
+
+TEST_F(OperatorTest, ScaleAndPause) {
+  kubectl_apply(workerjob("scaled", "campaigns.reconciler").serialize());
+  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "scaled"); }));
+  const auto scale = kubectl({"scale", "wj", "scaled", "-n", ns(), "--replicas=2"});
+  ASSERT_TRUE(scale.ok()) << scale.err;
+  EXPECT_TRUE(wait_until(kConverge, [&] { return at(get("deployment", "scaled"), "spec.replicas") == value::number(2); }));
+
+  const auto pause = kubectl({"patch", "wj", "scaled", "-n", ns(), "--type=merge", "-p", R"({"spec":{"paused":true}})"});
+  ASSERT_TRUE(pause.ok()) << pause.err;
+  EXPECT_TRUE(wait_until(kConverge, [&] {
+    const value wj = get("workerjob", "scaled");
+    return at(get("deployment", "scaled"), "spec.replicas") == value::number(0) &&
+           wj.serialize().find(R"("reason":"Paused")") != std::string::npos;
+  })) << get("workerjob", "scaled").serialize();
+  EXPECT_TRUE(exists("deployment", "scaled")) << "a paused job keeps its Deployment";
+}
+
+TEST_F(OperatorTest, DeletingTheWorkerJobRemovesWhatItOwned) {
+  kubectl_apply(workerjob("gone", "campaigns.reconciler", R"(,"config":{"a":1})").serialize());
+  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "gone") && exists("configmap", "gone-config"); }));
+  const auto del = kubectl({"delete", "wj", "gone", "-n", ns()});
+  ASSERT_TRUE(del.ok()) << del.err;
+  EXPECT_TRUE(wait_until(60s, [&] { return !exists("deployment", "gone") && !exists("configmap", "gone-config"); }))
+      << "the garbage collector should remove the Deployment and ConfigMap";
+}
+
+TEST_F(OperatorTest, ADeploymentItDoesNotOwnIsNeverTouched) {
+  const auto create = kubectl({"create", "deployment", "taken", "-n", ns(), "--image=example.invalid/app:1"});
+  ASSERT_TRUE(create.ok()) << create.err;
+  kubectl_apply(workerjob("taken", "campaigns.reconciler").serialize());
+  EXPECT_TRUE(wait_until(kConverge, [&] {
+    return get("workerjob", "taken").serialize().find(R"("reason":"NameConflict")") != std::string::npos;
+  })) << get("workerjob", "taken").serialize();
+  const value d = get("deployment", "taken");
+  EXPECT_TRUE(at(d, "metadata.ownerReferences").is_null()) << "the foreign Deployment must not be adopted";
+  EXPECT_EQ(at(d, "spec.template.spec.containers.0.image"), value::string("example.invalid/app:1"));
+}
+
+TEST_F(OperatorTest, KilledDuringABurstOfChangesItConvergesAfterRestart) {
+  constexpr int kJobs = 10, kChanges = 100;
+  std::string manifests;
+  for (int i = 0; i < kJobs; ++i) manifests += workerjob("burst-" + std::to_string(i), "campaigns.reconciler").serialize() + "\n";
+  kubectl_apply(manifests);
+  // 100 changes spread over the jobs; the operator is killed with SIGKILL halfway through.
+  std::vector<int> final_memory(kJobs, 500);
+  for (int change = 0; change < kChanges; ++change) {
+    const int job = change % kJobs;
+    final_memory[job] = 200 + change;
+    const auto patch = kubectl({"patch", "wj", "burst-" + std::to_string(job), "-n", ns(), "--type=merge", "-p",
+                                R"({"spec":{"resources":{"limits":{"memory":")" + std::to_string(final_memory[job]) +
+                                    R"(M"}}}})"});
+    ASSERT_TRUE(patch.ok()) << patch.err;
+    if (change == kChanges / 2) operator_->kill9();
+  }
+  operator_->start();
+  for (int i = 0; i < kJobs; ++i) {
+    const std::string name = "burst-" + std::to_string(i);
+    const std::string want = std::to_string(final_memory[i]) + "M";
+    EXPECT_TRUE(wait_until(60s, [&] {
+      const value wj = get("workerjob", name);
+      return container_field(name, "resources.limits.memory") == want &&
+             at(wj, "status.observedGeneration") == at(wj, "metadata.generation");
+    })) << name << ": want memory limit " << want << ", have " << container_field(name, "resources.limits.memory");
+  }
+  // No duplicates: exactly one Deployment per WorkerJob, each with one controller owner.
+  const value deployments = kubectl_json({"get", "deployments", "-n", ns()});
+  EXPECT_EQ(deployments.at("items").size(), static_cast<size_t>(kJobs));
+  for (const auto& d : deployments.at("items").as_array()) {
+    EXPECT_EQ(at(d, "metadata.ownerReferences").size(), 1u) << d.at("metadata").serialize();
+  }
+}
+
+}  // namespace
+}  // namespace wo::e2e

@@ -1,0 +1,263 @@
+#include "support/cluster.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstdlib>
+#include <cstring>
+#include <deque>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "api/yaml_json.h"
+
+namespace wo::e2e {
+namespace {
+
+std::string random_suffix() {
+  std::random_device rd;
+  std::uniform_int_distribution<int> d(0, 35);
+  std::string s;
+  for (int i = 0; i < 6; ++i) {
+    const int c = d(rd);
+    s.push_back(static_cast<char>(c < 10 ? '0' + c : 'a' + c - 10));
+  }
+  return s;
+}
+
+std::string kubeconfig() {
+  const char* env = std::getenv("KUBECONFIG");
+  return env != nullptr && *env != '\0' ? env : source_dir() + "/.cluster/kubeconfig";
+}
+
+std::vector<char*> c_args(const std::vector<std::string>& argv) {
+  std::vector<char*> out;
+  for (const auto& a : argv) out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+std::string source_dir() { return WO_SOURCE_DIR; }
+std::string binary_dir() { return WO_BINARY_DIR; }
+
+std::string kubectl_path() {
+  const char* env = std::getenv("KUBECTL");
+  return env != nullptr && *env != '\0' ? env : binary_dir() + "/k8s/bin/kubectl";
+}
+
+CommandResult run(const std::vector<std::string>& argv, const std::string& stdin_text) {
+  int in[2], out[2], err[2];
+  if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
+    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+  }
+  auto args = c_args(argv);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    dup2(in[0], 0);
+    dup2(out[1], 1);
+    dup2(err[1], 2);
+    execvp(args[0], args.data());
+    _exit(127);
+  }
+  close(in[0]);
+  close(out[1]);
+  close(err[1]);
+  // Feed stdin from a thread so a large manifest cannot deadlock against a full stdout pipe.
+  std::thread feeder([fd = in[1], &stdin_text] {
+    size_t done = 0;
+    while (done < stdin_text.size()) {
+      const ssize_t n = write(fd, stdin_text.data() + done, stdin_text.size() - done);
+      if (n <= 0) break;
+      done += static_cast<size_t>(n);
+    }
+    close(fd);
+  });
+  CommandResult r;
+  pollfd fds[2] = {{out[0], POLLIN, 0}, {err[0], POLLIN, 0}};
+  int open_fds = 2;
+  char buf[65536];
+  while (open_fds > 0) {
+    if (poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      break;
+    }
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || fds[i].revents == 0) continue;
+      const ssize_t n = read(fds[i].fd, buf, sizeof buf);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? r.out : r.err).append(buf, static_cast<size_t>(n));
+      }
+    }
+  }
+  feeder.join();
+  int status = 0;
+  waitpid(pid, &status, 0);
+  r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return r;
+}
+
+CommandResult kubectl(const std::vector<std::string>& args, const std::string& stdin_text) {
+  std::vector<std::string> argv = {kubectl_path(), "--kubeconfig", kubeconfig()};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, stdin_text);
+}
+
+web::json::value kubectl_json(const std::vector<std::string>& args) {
+  std::vector<std::string> a = args;
+  a.push_back("-o");
+  a.push_back("json");
+  const auto r = kubectl(a);
+  if (!r.ok()) {
+    std::string cmd;
+    for (const auto& s : args) cmd += " " + s;
+    throw std::runtime_error("kubectl" + cmd + " failed: " + r.err);
+  }
+  return web::json::value::parse(r.out);
+}
+
+void kubectl_apply(const std::string& manifest, const std::string& ns) {
+  std::vector<std::string> args = {"apply", "-f", "-"};
+  if (!ns.empty()) args.insert(args.end(), {"-n", ns});
+  const auto r = kubectl(args, manifest);
+  if (!r.ok()) throw std::runtime_error("kubectl apply failed: " + r.err + "\nmanifest:\n" + manifest);
+}
+
+bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& condition) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    try {
+      if (condition()) return true;
+    } catch (const std::exception&) {
+      // Not there yet (e.g. kubectl get of an object still being created): poll again.
+    }
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(250));
+  }
+}
+
+web::json::value at(const web::json::value& object, const std::string& dotted_path) {
+  const web::json::value* cur = &object;
+  std::stringstream ss(dotted_path);
+  std::string part;
+  while (std::getline(ss, part, '.')) {
+    if (cur->is_object() && cur->has_field(part)) {
+      cur = &cur->at(part);
+    } else if (cur->is_array() && !part.empty() && std::all_of(part.begin(), part.end(), ::isdigit)) {
+      const size_t i = std::stoul(part);
+      if (i >= cur->size()) return web::json::value::null();
+      cur = &cur->at(i);
+    } else {
+      return web::json::value::null();
+    }
+  }
+  return *cur;
+}
+
+std::vector<web::json::value> load_manifests(const std::string& path) {
+  std::ifstream in(path);
+  if (!in) throw std::runtime_error("cannot read " + path);
+  std::stringstream text;
+  text << in.rdbuf();
+  std::string error;
+  auto docs = api::yaml_to_json(text.str(), &error);
+  if (!docs) throw std::runtime_error(path + ": " + error);
+  return *docs;
+}
+
+void install_crd() {
+  const auto r = kubectl({"apply", "--server-side", "--force-conflicts", "-f", source_dir() + "/crds/workerjob.yaml"});
+  if (!r.ok()) throw std::runtime_error("applying the CRD failed: " + r.err);
+  const auto w = kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/workerjobs.worker.dev"});
+  if (!w.ok()) throw std::runtime_error("the CRD did not become Established: " + w.err);
+}
+
+TestNamespace::TestNamespace(const std::string& prefix) : name_("e2e-" + prefix + "-" + random_suffix()) {
+  const auto r = kubectl({"create", "namespace", name_});
+  if (!r.ok()) throw std::runtime_error("cannot create namespace " + name_ + ": " + r.err);
+}
+
+TestNamespace::~TestNamespace() { kubectl({"delete", "namespace", name_, "--wait=false", "--ignore-not-found"}); }
+
+OperatorProcess::OperatorProcess(const std::string& ns, std::vector<std::string> extra_args)
+    : ns_(ns), extra_args_(std::move(extra_args)), log_path_(binary_dir() + "/tests/operator-" + ns + ".log") {}
+
+OperatorProcess::~OperatorProcess() {
+  if (pid_ > 0) stop();
+}
+
+void OperatorProcess::start() {
+  std::vector<std::string> argv = {binary_dir() + "/bin/worker-operator",
+                                   "--kubeconfig=" + kubeconfig(),
+                                   "--namespace=" + ns_,
+                                   "--metrics-addr=127.0.0.1:0",
+                                   "--health-addr=127.0.0.1:0",
+                                   "--log-format=text",
+                                   "--log-level=debug"};
+  argv.insert(argv.end(), extra_args_.begin(), extra_args_.end());
+  auto args = c_args(argv);
+  const int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+  if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
+  const pid_t pid = fork();
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid == 0) {
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(log_fd);
+  pid_ = pid;
+}
+
+void OperatorProcess::kill9() {
+  if (pid_ <= 0) return;
+  ::kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+  pid_ = -1;
+}
+
+int OperatorProcess::stop(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  ::kill(pid_, SIGTERM);
+  int status = 0;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (waitpid(pid_, &status, WNOHANG) == 0) {
+    if (std::chrono::steady_clock::now() >= deadline) {
+      ::kill(pid_, SIGKILL);
+      waitpid(pid_, &status, 0);
+      break;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string OperatorProcess::log_tail(size_t lines) const {
+  std::ifstream in(log_path_);
+  std::deque<std::string> tail;
+  for (std::string line; std::getline(in, line);) {
+    tail.push_back(line);
+    if (tail.size() > lines) tail.pop_front();
+  }
+  std::string out;
+  for (const auto& l : tail) out += l + "\n";
+  return out;
+}
+
+}  // namespace wo::e2e

@@ -1,0 +1,83 @@
+#pragma once
+// What every end-to-end test needs: run kubectl against the cluster KUBECONFIG names, wait for
+// conditions with deadlines, a namespace of its own, and the operator as a process.
+
+#include <cpprest/json.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <functional>
+#include <string>
+#include <vector>
+
+namespace wo::e2e {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  bool ok() const { return exit_code == 0; }
+};
+
+// Runs argv[0] with its arguments (no shell), feeding stdin_text; captures stdout and stderr.
+CommandResult run(const std::vector<std::string>& argv, const std::string& stdin_text = "");
+
+// The source tree (for crds/, manifests/) and the built binaries.
+std::string source_dir();
+std::string binary_dir();
+// $KUBECTL, else the kubectl built by hack/k8s (build/k8s/bin/kubectl).
+std::string kubectl_path();
+
+CommandResult kubectl(const std::vector<std::string>& args, const std::string& stdin_text = "");
+// kubectl ... -o json, parsed; throws std::runtime_error with kubectl's stderr on failure.
+web::json::value kubectl_json(const std::vector<std::string>& args);
+// Applies JSON (or YAML) text; throws on failure.
+void kubectl_apply(const std::string& manifest, const std::string& ns = "");
+
+// Polls `condition` every 250 ms until it is true or `timeout` passes; returns whether it became true.
+bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& condition);
+
+// A field by dotted path ("spec.template.spec.containers"), or null.
+web::json::value at(const web::json::value& object, const std::string& dotted_path);
+
+// Loads a YAML manifest file into JSON documents (resolving scalars as kubectl does).
+std::vector<web::json::value> load_manifests(const std::string& path);
+
+// Applies crds/workerjob.yaml and waits until it is Established.
+void install_crd();
+
+// A namespace of the test's own ("e2e-<prefix>-<random>"), deleted when it goes out of scope.
+class TestNamespace {
+ public:
+  explicit TestNamespace(const std::string& prefix);
+  ~TestNamespace();
+  TestNamespace(const TestNamespace&) = delete;
+  TestNamespace& operator=(const TestNamespace&) = delete;
+  const std::string& name() const { return name_; }
+
+ private:
+  std::string name_;
+};
+
+// build/bin/worker-operator as a child process watching one namespace, logging to a file.
+class OperatorProcess {
+ public:
+  explicit OperatorProcess(const std::string& ns, std::vector<std::string> extra_args = {});
+  ~OperatorProcess();
+  OperatorProcess(const OperatorProcess&) = delete;
+  OperatorProcess& operator=(const OperatorProcess&) = delete;
+
+  void start();
+  void kill9();                                      // SIGKILL, no cleanup: a crash
+  int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));  // SIGTERM; returns exit status
+  bool running() const { return pid_ > 0; }
+  std::string log_tail(size_t lines = 40) const;
+
+ private:
+  std::string ns_;
+  std::vector<std::string> extra_args_;
+  std::string log_path_;
+  pid_t pid_ = -1;
+};
+
+}  // namespace wo::e2e
