@@ -1,0 +1,263 @@
+#include "core/app.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <iostream>
+#include <set>
+
+#include "core/config.h"
+#include "core/identity.h"
+#include "core/registry.h"
+#include "core/routine.h"
+#include "wo/cli.h"
+#include "wo/health.h"
+#include "wo/http_server.h"
+#include "wo/log.h"
+#include "wo/metrics.h"
+#include "wo/process.h"
+
+namespace wo::worker {
+namespace {
+
+constexpr int kExitOk = 0;
+constexpr int kExitRuntime = 1;
+constexpr int kExitUsage = 2;
+constexpr const char* kDefaultConfigPath = "/etc/worker/config.yaml";
+
+// A fatal error: stderr for humans, the termination log for the operator ("<Reason>: <message>").
+struct Fatal {
+  int code;
+  std::string reason;
+  std::string message;
+};
+
+std::string join(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+void declare_flags(wo::cli::FlagSet& flags) {
+  flags.add_repeated(
+      "job", "WORKER_JOB",
+      "job to run (repeatable; \"all\" runs every registered job in one process: local development only)");
+  flags.add_bool("list-jobs", "", false, "print each job's name and one-line description, then exit");
+  flags.add_string("describe-job", "", "", "print a job's description and configuration keys, then exit");
+  flags.add_string("config", "WORKER_CONFIG", "",
+                   std::string("job configuration file (YAML); default ") + kDefaultConfigPath + " when present");
+  flags.add_string("http-addr", "WORKER_HTTP_ADDR", ":8080", "listen address for /healthz, /readyz and /metrics");
+  flags.add_duration("shutdown-timeout", "WORKER_SHUTDOWN_TIMEOUT", std::chrono::seconds(25),
+                     "on SIGTERM, time to finish running handlers and hand the rest back");
+  flags.add_string("database-url", "WORKER_DATABASE_URL", "",
+                   "Postgres connection URI or keyword/value string; empty: libpq's PG* variables");
+  flags.add_duration("statement-timeout", "WORKER_STATEMENT_TIMEOUT", std::chrono::seconds(30),
+                     "statement_timeout of every connection (0: none)");
+  flags.add_string("log-format", "WORKER_LOG_FORMAT", "json", "json | text");
+  flags.add_string("log-level", "WORKER_LOG_LEVEL", "info", "trace | debug | info | warn | error");
+  flags.add_string("termination-log", "WORKER_TERMINATION_LOG", std::string(wo::process::kTerminationLogPath),
+                   "where fatal errors are written for Kubernetes");
+}
+
+std::vector<const JobDefinition*> select_jobs(const std::vector<std::string>& requested) {
+  const Registry& registry = Registry::global();
+  if (requested.empty()) {
+    throw Fatal{kExitUsage, "UsageError",
+                "no job selected: pass --job=NAME (known jobs: " + join(registry.names()) + ")"};
+  }
+  std::vector<const JobDefinition*> out;
+  std::set<std::string> seen;
+  for (const auto& name : requested) {
+    if (name == "all") {
+      for (const auto* j : registry.all()) {
+        if (seen.insert(j->name).second) out.push_back(j);
+      }
+      continue;
+    }
+    const JobDefinition* j = registry.find(name);
+    if (j == nullptr) {
+      throw Fatal{kExitUsage, "UnknownJob", "unknown job \"" + name + "\"; known jobs: " + join(registry.names())};
+    }
+    if (seen.insert(j->name).second) out.push_back(j);
+  }
+  return out;
+}
+
+YAML::Node load_config(const wo::cli::FlagSet& flags) {
+  std::string path = flags.get_string("config");
+  if (path.empty()) {
+    if (!std::filesystem::exists(kDefaultConfigPath)) return YAML::Node(YAML::NodeType::Null);
+    path = kDefaultConfigPath;
+  }
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw Fatal{kExitUsage, "InvalidConfig", "config file " + path + ": cannot be read"};
+  } catch (const YAML::ParserException& e) {
+    throw Fatal{kExitUsage, "InvalidConfig",
+                "config file " + path + ": YAML error at line " + std::to_string(e.mark.line + 1) + ", column " +
+                    std::to_string(e.mark.column + 1) + ": " + e.msg};
+  }
+  if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
+    throw Fatal{kExitUsage, "InvalidConfig", "config file " + path + ": must be a mapping of keys to values"};
+  }
+  return root;
+}
+
+// One job: the whole file. Several jobs (--job repeated or all): the file's `jobs:` mapping, keyed by name.
+YAML::Node job_config(const YAML::Node& root, const std::string& job, bool several) {
+  if (!several || !root.IsMap()) return root;
+  for (const auto& kv : root) {
+    if (kv.first.Scalar() != "jobs") {
+      throw Fatal{kExitUsage, "InvalidConfig",
+                  "field \"" + kv.first.Scalar() +
+                      "\": with several jobs in one process the config file must hold only a `jobs:` mapping "
+                      "keyed by job name"};
+    }
+  }
+  YAML::Node jobs = root["jobs"];
+  if (jobs.IsDefined() && !jobs.IsNull() && !jobs.IsMap()) {
+    throw Fatal{kExitUsage, "InvalidConfig", "field \"jobs\": must be a mapping keyed by job name"};
+  }
+  return jobs.IsMap() ? jobs[job] : YAML::Node(YAML::NodeType::Null);
+}
+
+int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
+  const Registry& registry = Registry::global();
+  if (!registry.errors().empty()) throw Fatal{kExitRuntime, "RuntimeError", join(registry.errors())};
+
+  if (flags.get_bool("list-jobs")) {
+    for (const auto* j : registry.all()) std::cout << j->name << "\t" << j->description << "\n";
+    return kExitOk;
+  }
+  if (std::string name = flags.get_string("describe-job"); !name.empty()) {
+    const JobDefinition* j = registry.find(name);
+    if (j == nullptr) {
+      throw Fatal{kExitUsage, "UnknownJob", "unknown job \"" + name + "\"; known jobs: " + join(registry.names())};
+    }
+    std::cout << j->name << ": " << j->description << "\n\nConfiguration:\n" << j->config_help;
+    return kExitOk;
+  }
+
+  auto jobs = select_jobs(flags.get_repeated("job"));
+  YAML::Node root = load_config(flags);
+
+  metrics::Registry metrics;
+  health::Checks checks;
+  RoutineRunner runner(metrics, checks);
+  const std::string worker_id = new_worker_id();
+  const std::string host = hostname();
+  auto& info = metrics.gauge("worker_job_info", "The jobs this process runs (value 1)", {"job", "worker_id"});
+  for (const auto* j : jobs) {
+    JobContext ctx;
+    ctx.job = j->name;
+    ctx.config = job_config(root, j->name, jobs.size() > 1);
+    ctx.database.url = flags.get_string("database-url");
+    ctx.database.application_name = "worker:" + j->name;
+    ctx.database.statement_timeout = flags.get_duration("statement-timeout");
+    ctx.metrics = &metrics;
+    ctx.worker_id = worker_id;
+    ctx.hostname = host;
+    ctx.termination_log = flags.get_string("termination-log");
+    try {
+      for (auto& r : j->build(ctx)) runner.add(std::move(r));
+    } catch (const ConfigError& e) {
+      throw Fatal{kExitUsage, "InvalidConfig", "job \"" + j->name + "\": " + e.what()};
+    } catch (const std::exception& e) {
+      throw Fatal{kExitUsage, "InvalidConfig", "job \"" + j->name + "\": " + e.what()};
+    }
+    info.with({j->name, worker_id}).set(1);
+  }
+
+  http::Server server(flags.get_string("http-addr"));
+  health::serve_endpoints(server, &checks, &metrics);
+  try {
+    server.start();
+  } catch (const std::exception& e) {
+    throw Fatal{kExitRuntime, "RuntimeError", "cannot serve " + flags.get_string("http-addr") + ": " + e.what()};
+  }
+  std::vector<std::string> names;
+  names.reserve(jobs.size());
+  for (const auto* j : jobs) names.push_back(j->name);
+  wo::log::info("worker started",
+                {{"jobs", join(names)}, {"worker_id", worker_id}, {"http_port", static_cast<int>(server.port())}});
+  runner.start();
+
+  shutdown.wait();
+  auto timeout = flags.get_duration("shutdown-timeout");
+  wo::log::info("shutting down", {{"reason", shutdown.reason()}, {"timeout", wo::cli::format_duration(timeout)}});
+  bool stopped = runner.stop(std::chrono::steady_clock::now() + timeout);
+  server.stop();
+
+  int code = kExitOk;
+  if (auto failures = runner.failures(); !failures.empty()) {
+    std::string message = "RoutineFailed: " + join(failures);
+    wo::process::write_termination_message(message + "\n", flags.get_string("termination-log"));
+    wo::log::error("exiting after routine failures", {{"failures", join(failures)}});
+    code = kExitRuntime;
+  }
+  wo::log::info("worker stopped", {{"exit_code", code}});
+  if (!stopped) {
+    // A handler ignored its cancellation; its thread still runs and must not outlive main's objects.
+    wo::log::shutdown();
+    std::fflush(nullptr);
+    std::_Exit(code);
+  }
+  return code;
+}
+
+}  // namespace
+
+int run_app(int argc, const char* const argv[]) {
+  wo::process::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
+  wo::cli::FlagSet flags("worker",
+                         "Runs one registered background job (see --list-jobs) on the Postgres queue framework.");
+  declare_flags(flags);
+  // Known before parsing, so that a usage error is reported there too.
+  std::string termination_log(wo::process::kTerminationLogPath);
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): before any thread starts; the worker never calls setenv
+  if (const char* env = std::getenv("WORKER_TERMINATION_LOG"); env != nullptr && *env != '\0') termination_log = env;
+  for (int i = 1; i < argc; ++i) {
+    std::string_view a = argv[i];
+    if (a.rfind("--termination-log=", 0) == 0) termination_log = std::string(a.substr(18));
+    if (a == "--termination-log" && i + 1 < argc) termination_log = argv[i + 1];
+  }
+  int code = kExitOk;
+  try {
+    try {
+      flags.parse(argc, argv);
+    } catch (const wo::cli::UsageError& e) {
+      throw Fatal{kExitUsage, "UsageError", std::string(e.what()) + " (see worker --help)"};
+    }
+    if (flags.get_bool("help")) {
+      std::cout << flags.usage();
+      return kExitOk;
+    }
+    wo::log::Options log_options;
+    log_options.component = "worker";
+    try {
+      log_options.format = wo::log::parse_format(flags.get_string("log-format"));
+      log_options.level = wo::log::parse_level(flags.get_string("log-level"));
+    } catch (const std::exception& e) {
+      throw Fatal{kExitUsage, "UsageError", e.what()};
+    }
+    wo::log::init(log_options);
+    code = run(flags, shutdown);
+  } catch (const Fatal& f) {
+    // One line, via the logger (stderr as text when it is not initialised yet).
+    wo::log::error(f.message, {{"reason", f.reason}});
+    wo::process::write_termination_message(f.reason + ": " + f.message + "\n", termination_log);
+    code = f.code;
+  } catch (const std::exception& e) {
+    std::cerr << "worker: RuntimeError: " << e.what() << "\n";
+    wo::process::write_termination_message("RuntimeError: " + std::string(e.what()) + "\n", termination_log);
+    code = kExitRuntime;
+  }
+  wo::log::shutdown();
+  return code;
+}
+
+}  // namespace wo::worker

@@ -1,0 +1,13 @@
+// The worker's main program: flags, job selection, configuration, endpoints, routines, shutdown.
+//
+// Exit status: 0 after a clean shutdown, 2 for a usage or configuration error, 1 for a runtime failure.
+// Fatal errors are also written to the termination log (docs/worker.md, "Termination messages"): the
+// first line is "<Reason>: <message>" with Reason one of UsageError, UnknownJob, InvalidConfig,
+// RoutineFailed, RuntimeError.
+#pragma once
+
+namespace wo::worker {
+
+int run_app(int argc, const char* const argv[]);
+
+}  // namespace wo::worker

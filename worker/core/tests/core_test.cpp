@@ -1,0 +1,194 @@
+// Unit tests of the pure logic: backoff, configuration validation, the registry, cancellation, routines.
+#include <gtest/gtest.h>
+
+#include <set>
+
+#include "core/backoff.h"
+#include "core/cancel.h"
+#include "core/config.h"
+#include "core/database.h"
+#include "core/identity.h"
+#include "core/registry.h"
+#include "core/routine.h"
+#include "queue/options.h"
+#include "queue/store.h"
+
+namespace wo::worker {
+namespace {
+
+using std::chrono::milliseconds;
+
+TEST(BackoffTest, GrowsExponentiallyWithinJitterAndCaps) {
+  for (int round = 0; round < 200; ++round) {
+    auto previous = milliseconds(0);
+    for (int failures = 1; failures <= 6; ++failures) {
+      auto d = retry_delay(failures, milliseconds(100), milliseconds(100000), 0.2);
+      double base = 100.0 * (1 << (failures - 1));
+      EXPECT_GE(static_cast<double>(d.count()), base * 0.8 - 1);
+      EXPECT_LE(static_cast<double>(d.count()), base * 1.2 + 1);
+      EXPECT_GT(d, previous) << "delays must grow";
+      previous = d;
+    }
+  }
+  EXPECT_LE(retry_delay(40, milliseconds(100), milliseconds(5000), 0.2), milliseconds(6000));
+  EXPECT_EQ(retry_delay(3, milliseconds(10), milliseconds(1000), 0), milliseconds(40));
+  EXPECT_EQ(retry_delay(1000000, milliseconds(10), milliseconds(1000), 0), milliseconds(1000));
+}
+
+ConfigError config_error(const std::string& yaml) {
+  try {
+    ConfigReader r(YAML::Load(yaml));
+    queue::read_queue_options(r);
+    r.finish();
+  } catch (const ConfigError& e) {
+    return e;
+  }
+  ADD_FAILURE() << "no ConfigError for: " << yaml;
+  return ConfigError("", "");
+}
+
+TEST(ConfigTest, ErrorsNameTheField) {
+  EXPECT_EQ(config_error("concurrency: 2").field(), "table");
+  EXPECT_EQ(config_error("table: Bad-Name").field(), "table");
+  EXPECT_EQ(config_error("table: t\nconcurrency: lots").field(), "concurrency");
+  EXPECT_EQ(config_error("table: t\nconcurrency: 0").field(), "concurrency");
+  EXPECT_EQ(config_error("table: t\npoll_interval: soon").field(), "poll_interval");
+  EXPECT_EQ(config_error("table: t\nnotify: maybe").field(), "notify");
+  EXPECT_EQ(config_error("table: t\nconcurency: 2").field(), "concurency");
+  EXPECT_EQ(config_error("table: t\nheartbeat_interval: 10s\nstalled_after: 20s").field(), "stalled_after");
+  EXPECT_EQ(config_error("table: [a, b]").field(), "table");
+  EXPECT_EQ(config_error("- a\n- b").field(), "(root)");
+}
+
+TEST(ConfigTest, ReadsValuesAndDefaults) {
+  ConfigReader r(YAML::Load("table: jobs\nconcurrency: 8\npoll_interval: 250ms\nnotify: false\nmax_resets: 0"));
+  auto o = queue::read_queue_options(r);
+  r.finish();
+  EXPECT_EQ(o.table, "jobs");
+  EXPECT_EQ(o.concurrency, 8);
+  EXPECT_EQ(o.poll_interval, milliseconds(250));
+  EXPECT_FALSE(o.notify);
+  EXPECT_EQ(o.max_resets, 0);
+  EXPECT_EQ(o.max_attempts, 5);
+  EXPECT_EQ(o.heartbeat_interval, milliseconds(5000));
+}
+
+TEST(ConfigTest, NestedFieldsCarryTheirPath) {
+  ConfigReader r(YAML::Load("outer:\n  inner: x"));
+  ConfigReader child = r.child("outer");
+  try {
+    child.integer("inner", 0, 0, 10);
+    FAIL();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "outer.inner");
+  }
+}
+
+TEST(RegistryTest, BuiltinJobsAreRegisteredSortedAndValidateTheirConfig) {
+  const Registry& registry = Registry::global();
+  EXPECT_TRUE(registry.errors().empty());
+  auto names = registry.names();
+  EXPECT_TRUE(std::is_sorted(names.begin(), names.end()));
+  for (const char* expected :
+       {"queue.command", "queue.resetter", "queue.janitor", "sql.periodic", "demo.sleep", "example.greeter"}) {
+    EXPECT_NE(registry.find(expected), nullptr) << expected;
+  }
+  metrics::Registry metrics;
+  for (const auto* job : registry.all()) {
+    EXPECT_FALSE(job->description.empty()) << job->name;
+    EXPECT_EQ(job->description.find('\n'), std::string::npos) << job->name << ": one line";
+    EXPECT_FALSE(job->config_help.empty()) << job->name;
+    JobContext ctx;
+    ctx.job = job->name;
+    ctx.metrics = &metrics;
+    ctx.config = YAML::Load("unexpected_key: 1");
+    EXPECT_THROW(job->build(ctx), ConfigError) << job->name << " must reject an empty or unknown configuration";
+  }
+  JobContext ok;
+  ok.job = "queue.command";
+  ok.metrics = &metrics;
+  ok.config = YAML::Load("table: things\ncommand: [/bin/cat]\nconcurrency: 3");
+  EXPECT_EQ(registry.find("queue.command")->build(ok).size(), 3u);  // worker, resetter, janitor
+}
+
+TEST(CancelTokenTest, FirstReasonSticksAndWakesWaiters) {
+  CancelToken t;
+  EXPECT_FALSE(t.cancelled());
+  EXPECT_FALSE(t.wait_for(milliseconds(1)));
+  std::thread canceller([t] { t.cancel(CancelReason::requested); });  // a copy shares the state
+  EXPECT_TRUE(t.wait_for(milliseconds(30000)));
+  canceller.join();
+  EXPECT_FALSE(t.cancel(CancelReason::shutdown));
+  EXPECT_EQ(t.reason(), CancelReason::requested);
+  EXPECT_THROW(t.throw_if_cancelled(), Cancelled);
+}
+
+TEST(DatabaseTest, ConnectionStringNamesTheJobAndSetsTimeouts) {
+  DatabaseOptions o;
+  o.url = "postgres://u@db:5432/app";
+  o.application_name = "worker:team.job";
+  o.statement_timeout = milliseconds(1500);
+  std::string uri = connection_string(o);
+  EXPECT_NE(uri.find("?application_name=worker%3Ateam.job"), std::string::npos) << uri;
+  EXPECT_NE(uri.find("options=-c%20statement_timeout%3D1500"), std::string::npos) << uri;
+  o.url = "host=db dbname=app";
+  std::string kv = connection_string(o);
+  EXPECT_NE(kv.find("application_name='worker:team.job'"), std::string::npos) << kv;
+  EXPECT_NE(kv.find("options='-c statement_timeout=1500'"), std::string::npos) << kv;
+  o.url = "";
+  EXPECT_EQ(connection_string(o).rfind("application_name=", 0), 0u);
+}
+
+TEST(IdentityTest, WorkerIdsAreFreshUuids) {
+  std::set<std::string> ids;
+  for (int i = 0; i < 100; ++i) ids.insert(new_worker_id());
+  EXPECT_EQ(ids.size(), 100u);
+  EXPECT_EQ(ids.begin()->size(), 36u);
+  EXPECT_EQ((*ids.begin())[14], '4');
+}
+
+TEST(PgArrayTest, EscapesTextElements) {
+  EXPECT_EQ(queue::to_pg_array(std::vector<int64_t>{1, 2, 3}), "{1,2,3}");
+  EXPECT_EQ(queue::to_pg_array(std::vector<std::string>{"a", "b\"c", "d\\e", ""}), R"({"a","b\"c","d\\e",""})");
+}
+
+class ThrowingRoutine : public Routine {
+ public:
+  std::string name() const override { return "thrower"; }
+  void run(RoutineContext& ctx) override {
+    ctx.set_ready(true);
+    throw std::runtime_error("boom");
+  }
+};
+
+class PoliteRoutine : public Routine {
+ public:
+  std::string name() const override { return "polite"; }
+  void run(RoutineContext& ctx) override {
+    ctx.set_ready(true);
+    while (!ctx.stop().wait_for(milliseconds(5))) ctx.progress();
+  }
+};
+
+TEST(RoutineRunnerTest, ADeadRoutineFailsLivenessAndAStoppedOneDoesNot) {
+  metrics::Registry metrics;
+  health::Checks checks;
+  RoutineRunner runner(metrics, checks);
+  runner.add(std::make_unique<PoliteRoutine>());
+  runner.add(std::make_unique<ThrowingRoutine>());
+  runner.start();
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (checks.live().first && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(milliseconds(5));
+  }
+  auto [live, body] = checks.live();
+  EXPECT_FALSE(live);
+  EXPECT_NE(body.find("thrower"), std::string::npos) << body;
+  EXPECT_NE(body.find("boom"), std::string::npos) << body;
+  EXPECT_TRUE(runner.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5)));
+  ASSERT_EQ(runner.failures().size(), 1u);
+  EXPECT_NE(runner.failures()[0].find("thrower"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace wo::worker

@@ -1,0 +1,28 @@
+// Running a command for a record: input on stdin, stdout and stderr captured together (the last
+// output_limit bytes kept), the whole process group terminated when the token is cancelled (SIGTERM,
+// then SIGKILL after a grace period).
+#pragma once
+
+#include <chrono>
+#include <cstddef>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "core/cancel.h"
+
+namespace wo::jobs {
+
+struct SubprocessResult {
+  int exit_code = -1;  // when exited normally
+  int signal = 0;      // when killed by a signal
+  std::string output;  // tail of stdout+stderr
+  bool truncated = false;
+};
+
+// Throws std::runtime_error when the command cannot be started (e.g. not found).
+SubprocessResult run_subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
+                                std::string_view input, std::size_t output_limit, const wo::worker::CancelToken& token,
+                                std::chrono::milliseconds kill_grace = std::chrono::milliseconds(2000));
+
+}  // namespace wo::jobs

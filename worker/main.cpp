@@ -1,0 +1,6 @@
+// The worker binary: runs the job(s) named by --job. See docs/worker.md.
+#include "core/app.h"
+
+int main(int argc, char** argv) {
+  return wo::worker::run_app(argc, argv);
+}

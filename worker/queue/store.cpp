@@ -1,0 +1,182 @@
+#include "queue/store.h"
+
+namespace wo::queue {
+
+std::string_view to_string(Outcome outcome) {
+  switch (outcome) {
+    case Outcome::completed:
+      return "completed";
+    case Outcome::errored:
+      return "errored";
+    case Outcome::failed:
+      return "failed";
+    case Outcome::canceled:
+      return "canceled";
+    case Outcome::released:
+      return "released";
+  }
+  return "errored";
+}
+
+std::string to_pg_array(const std::vector<int64_t>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) out += (i ? "," : "") + std::to_string(values[i]);
+  return out + "}";
+}
+
+std::string to_pg_array(const std::vector<std::string>& values) {
+  std::string out = "{";
+  for (std::size_t i = 0; i < values.size(); ++i) {
+    out += i ? ",\"" : "\"";
+    for (char c : values[i]) {
+      if (c == '"' || c == '\\') out += '\\';
+      out += c;
+    }
+    out += '"';
+  }
+  return out + "}";
+}
+
+QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string hostname)
+    : table_(std::move(table)), worker_id_(std::move(worker_id)), hostname_(std::move(hostname)) {
+  const std::string t = table_.quoted();
+  // SKIP LOCKED on the base table (never through a view: Sourcegraph's double-dequeue bug), with the
+  // state re-checked by the UPDATE after the row lock.
+  claim_sql_ = "WITH c AS (SELECT id FROM " + t +
+               " WHERE state IN ('queued','errored') AND process_after <= now() AND NOT cancel_requested"
+               " ORDER BY priority DESC, process_after, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
+               " UPDATE " +
+               t +
+               " q SET state = 'processing', worker_id = $2::uuid, worker_hostname = $3,"
+               " started_at = now(), last_heartbeat_at = now()"
+               " FROM c WHERE q.id = c.id AND q.state IN ('queued','errored')"
+               " RETURNING q.id, q.payload::text, q.priority, q.num_failures, q.num_resets,"
+               " extract(epoch FROM now() - greatest(q.queued_at, q.process_after))::float8";
+  finish_sql_ =
+      "UPDATE " + t +
+      " q SET"
+      " state = CASE"
+      "   WHEN v.outcome = 'completed' THEN 'completed'"
+      "   WHEN q.cancel_requested THEN 'canceled'"
+      "   WHEN v.outcome = 'released' THEN 'queued'"
+      "   WHEN v.outcome = 'canceled' THEN 'canceled'"
+      "   WHEN v.outcome = 'failed' OR q.num_failures + 1 >= $3 THEN 'failed'"
+      "   ELSE 'errored' END,"
+      " num_failures = q.num_failures + CASE WHEN v.outcome IN ('errored','failed') AND NOT q.cancel_requested"
+      "   THEN 1 ELSE 0 END,"
+      " failure_message = CASE WHEN v.outcome IN ('completed','released') THEN q.failure_message ELSE v.message END,"
+      " finished_at = CASE WHEN v.outcome = 'released' AND NOT q.cancel_requested THEN NULL ELSE now() END,"
+      " started_at = CASE WHEN v.outcome = 'released' AND NOT q.cancel_requested THEN NULL ELSE q.started_at END,"
+      " worker_id = CASE WHEN v.outcome = 'released' AND NOT q.cancel_requested THEN NULL ELSE q.worker_id END,"
+      " process_after = CASE WHEN v.outcome = 'errored' THEN now() + v.delay_ms * interval '1 millisecond'"
+      "   ELSE q.process_after END"
+      " FROM unnest($1::bigint[], $2::text[], $4::text[], $5::bigint[]) AS v(id, outcome, message, delay_ms)"
+      " WHERE q.id = v.id AND q.worker_id = $6::uuid AND q.state = 'processing'"
+      " RETURNING q.id, q.state";
+  heartbeat_sql_ = "UPDATE " + t +
+                   " SET last_heartbeat_at = now()"
+                   " WHERE id = ANY($1::bigint[]) AND worker_id = $2::uuid AND state = 'processing'"
+                   " RETURNING id, cancel_requested";
+}
+
+std::vector<Record> QueueStore::claim(pqxx::connection& conn, int limit) const {
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec_params(claim_sql_, limit, worker_id_, hostname_);
+  std::vector<Record> out;
+  out.reserve(r.size());
+  for (const auto& row : r) {
+    Record rec;
+    rec.id = row[0].as<int64_t>();
+    rec.payload = row[1].as<std::string>();
+    rec.priority = row[2].as<int>();
+    rec.num_failures = row[3].as<int>();
+    rec.num_resets = row[4].as<int>();
+    rec.wait_seconds = row[5].as<double>(0.0);
+    out.push_back(std::move(rec));
+  }
+  return out;
+}
+
+std::vector<FinishResult> QueueStore::finish(pqxx::connection& conn, const std::vector<Finish>& finishes,
+                                             int max_attempts) const {
+  std::vector<FinishResult> out;
+  if (finishes.empty()) return out;
+  std::vector<int64_t> ids, delays;
+  std::vector<std::string> outcomes, messages;
+  for (const auto& f : finishes) {
+    ids.push_back(f.id);
+    outcomes.emplace_back(to_string(f.outcome));
+    messages.push_back(f.message);
+    delays.push_back(f.delay.count());
+  }
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec_params(finish_sql_, to_pg_array(ids), to_pg_array(outcomes), max_attempts,
+                                  to_pg_array(messages), to_pg_array(delays), worker_id_);
+  for (const auto& row : r) out.push_back({row[0].as<int64_t>(), row[1].as<std::string>()});
+  return out;
+}
+
+std::vector<Heartbeat> QueueStore::heartbeat(pqxx::connection& conn, const std::vector<int64_t>& ids) const {
+  std::vector<Heartbeat> out;
+  if (ids.empty()) return out;
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec_params(heartbeat_sql_, to_pg_array(ids), worker_id_);
+  for (const auto& row : r) out.push_back({row[0].as<int64_t>(), row[1].as<bool>()});
+  return out;
+}
+
+ResetResult QueueStore::reset_stalled(pqxx::connection& conn, const QueueTable& table,
+                                      std::chrono::milliseconds stalled_after, int max_resets, int limit) {
+  const std::string t = table.quoted();
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec_params(
+      "WITH s AS (SELECT id FROM " + t +
+          " WHERE state = 'processing' AND last_heartbeat_at < now() - $1::float8 * interval '1 millisecond'"
+          " ORDER BY last_heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
+          " UPDATE " +
+          t +
+          " q SET"
+          " state = CASE WHEN q.num_resets + 1 > $2 THEN 'failed' ELSE 'queued' END,"
+          " num_resets = q.num_resets + 1,"
+          " finished_at = CASE WHEN q.num_resets + 1 > $2 THEN now() END,"
+          " started_at = CASE WHEN q.num_resets + 1 > $2 THEN q.started_at END,"
+          " failure_message = CASE WHEN q.num_resets + 1 > $2 THEN"
+          "   'the worker processing this record stopped heartbeating ' || (q.num_resets + 1) ||"
+          "   ' times (maximum resets: ' || $2 || ')' ELSE q.failure_message END,"
+          " worker_id = NULL"
+          " FROM s WHERE q.id = s.id AND q.state = 'processing'"
+          " RETURNING q.state",
+      stalled_after.count(), max_resets, limit);
+  ResetResult out;
+  for (const auto& row : r) {
+    if (row[0].as<std::string>() == kFailed) {
+      ++out.failed;
+    } else {
+      ++out.requeued;
+    }
+  }
+  return out;
+}
+
+int64_t QueueStore::delete_finished(pqxx::connection& conn, const QueueTable& table,
+                                    std::chrono::milliseconds retention, int limit) {
+  const std::string t = table.quoted();
+  pqxx::nontransaction tx(conn);
+  pqxx::result r = tx.exec_params("DELETE FROM " + t + " WHERE id IN (SELECT id FROM " + t +
+                                      " WHERE state IN ('completed','failed','canceled')"
+                                      " AND finished_at < now() - $1::float8 * interval '1 millisecond'"
+                                      " ORDER BY finished_at LIMIT $2 FOR UPDATE SKIP LOCKED)",
+                                  retention.count(), limit);
+  return static_cast<int64_t>(r.affected_rows());
+}
+
+int64_t QueueStore::count_waiting(pqxx::connection& conn, const QueueTable& table, int64_t cap) {
+  pqxx::nontransaction tx(conn);
+  return tx
+      .exec_params1(
+          "SELECT count(*) FROM (SELECT 1 FROM " + table.quoted() + " WHERE state IN ('queued','errored') LIMIT $1) w",
+          cap)[0]
+      .as<int64_t>();
+}
+
+}  // namespace wo::queue

@@ -1,0 +1,97 @@
+// The SQL of the queue protocol, one statement per operation, each guarded so that a worker can only
+// change records it still owns (id + worker_id + state = 'processing').
+//
+// All methods run autocommit statements on the given connection and throw pqxx exceptions; the caller
+// owns reconnecting. None of them opens a transaction that outlives the call.
+#pragma once
+
+#include <pqxx/pqxx>
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "queue/table.h"
+
+namespace wo::queue {
+
+struct Record {
+  int64_t id = 0;
+  std::string payload;  // the jsonb payload as JSON text
+  int priority = 0;
+  int num_failures = 0;  // failed attempts before this one
+  int num_resets = 0;
+  double wait_seconds = 0;  // from due (queued_at or process_after) to claim: the enqueue-to-start latency
+};
+
+// How a handler run ended, as applied by QueueStore::finish().
+enum class Outcome {
+  completed,  // done
+  errored,    // failed; retried after delay unless max attempts reached (then failed)
+  failed,     // failed permanently: no retry
+  canceled,   // the handler stopped because cancellation was requested
+  released,   // handed back unfinished (shutdown): queued again, no attempt spent
+};
+
+struct Finish {
+  int64_t id = 0;
+  Outcome outcome = Outcome::completed;
+  std::string message;                 // failure_message for errored/failed/canceled
+  std::chrono::milliseconds delay{0};  // retry delay for errored
+};
+
+struct FinishResult {
+  int64_t id;
+  std::string state;  // the new state
+};
+
+struct Heartbeat {
+  int64_t id;
+  bool cancel_requested;
+};
+
+struct ResetResult {
+  int64_t requeued = 0;
+  int64_t failed = 0;
+};
+
+class QueueStore {
+ public:
+  QueueStore(QueueTable table, std::string worker_id, std::string hostname);
+
+  const QueueTable& table() const { return table_; }
+  const std::string& worker_id() const { return worker_id_; }
+
+  // Claims up to limit due records (highest priority, then oldest due) in one statement.
+  std::vector<Record> claim(pqxx::connection& conn, int limit) const;
+  // Applies many outcomes in one statement; returns the records actually changed (still owned).
+  // max_attempts: an errored record whose num_failures reaches it becomes failed.
+  std::vector<FinishResult> finish(pqxx::connection& conn, const std::vector<Finish>& finishes, int max_attempts) const;
+  // Refreshes last_heartbeat_at of the given owned records; returns those still owned with their cancel flag.
+  std::vector<Heartbeat> heartbeat(pqxx::connection& conn, const std::vector<int64_t>& ids) const;
+
+  // Maintenance, safe to run from every replica at once (SKIP LOCKED).
+  // Records processing whose heartbeat is older than stalled_after go back to queued (num_resets + 1), or
+  // to failed once num_resets would exceed max_resets. At most limit records per call.
+  static ResetResult reset_stalled(pqxx::connection& conn, const QueueTable& table,
+                                   std::chrono::milliseconds stalled_after, int max_resets, int limit);
+  // Deletes up to limit finished (completed, failed, canceled) records finished before retention ago.
+  static int64_t delete_finished(pqxx::connection& conn, const QueueTable& table, std::chrono::milliseconds retention,
+                                 int limit);
+  // Waiting records (queued or errored), counted up to cap: cheap on the partial dequeue index.
+  static int64_t count_waiting(pqxx::connection& conn, const QueueTable& table, int64_t cap);
+
+ private:
+  QueueTable table_;
+  std::string worker_id_, hostname_;
+  std::string claim_sql_, finish_sql_, heartbeat_sql_;
+};
+
+std::string_view to_string(Outcome outcome);
+
+// Postgres array literals for bigint[] and text[] parameters (libpqxx 6.4 has no array parameters).
+std::string to_pg_array(const std::vector<int64_t>& values);
+std::string to_pg_array(const std::vector<std::string>& values);
+
+}  // namespace wo::queue

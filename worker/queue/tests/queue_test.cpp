@@ -1,0 +1,328 @@
+// Integration tests of the queue framework against a real Postgres (the shared throwaway server).
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <map>
+#include <mutex>
+
+#include "core/identity.h"
+#include "core/registry.h"
+#include "core/routine.h"
+#include "queue/enqueue.h"
+#include "queue/queue_job.h"
+#include "queue/schema.h"
+#include "queue/store.h"
+#include "testing/postgres_server.h"
+#include "tests/worker_test_support.h"
+
+namespace wo::queue {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using wo::worker::testing::fresh_database;
+using wo::worker::testing::query_int;
+using wo::worker::testing::wait_until;
+
+QueueOptions fast_options(const std::string& table) {
+  QueueOptions o;
+  o.table = table;
+  o.concurrency = 4;
+  o.poll_interval = milliseconds(50);
+  o.heartbeat_interval = milliseconds(100);
+  o.stalled_after = seconds(30);  // tests that want resets set their own
+  o.resetter_interval = milliseconds(100);
+  o.retry_backoff = milliseconds(50);
+  o.depth_sample_interval = milliseconds(100);
+  o.janitor = false;
+  return o;
+}
+
+// One worker "process" in-process: its own worker id, routines, metrics and health checks.
+class Worker {
+ public:
+  Worker(const std::string& dsn, const QueueOptions& options, Handler handler) : runner_(metrics_, checks_) {
+    wo::worker::JobContext ctx;
+    ctx.job = "test";
+    ctx.database.url = dsn;
+    ctx.database.statement_timeout = seconds(10);
+    ctx.database.connect_timeout = seconds(2);
+    ctx.metrics = &metrics_;
+    ctx.worker_id = wo::worker::new_worker_id();
+    ctx.hostname = "test";
+    for (auto& r : queue_job_routines(ctx, options, std::move(handler))) runner_.add(std::move(r));
+    runner_.start();
+  }
+  ~Worker() { stop(); }
+  void stop() {
+    if (!stopped_) runner_.stop(std::chrono::steady_clock::now() + seconds(10));
+    stopped_ = true;
+  }
+  bool ready() const { return checks_.ready().first; }
+  bool live() const { return checks_.live().first; }
+  metrics::Registry& metrics() { return metrics_; }
+
+ private:
+  metrics::Registry metrics_;
+  health::Checks checks_;
+  wo::worker::RoutineRunner runner_;
+  bool stopped_ = false;
+};
+
+void create_queue(const std::string& dsn, const std::string& table) {
+  pqxx::connection c(dsn);
+  migrate(c, QueueTable(table));
+}
+
+std::vector<int64_t> enqueue_n(const std::string& dsn, const std::string& table, int n,
+                               const std::string& payload = "{}") {
+  pqxx::connection c(dsn);
+  pqxx::work tx(c);
+  auto ids = enqueue_many(tx, table, std::vector<std::string>(static_cast<std::size_t>(n), payload));
+  tx.commit();
+  return ids;
+}
+
+long long count_state(const std::string& dsn, const std::string& table, const std::string& state) {
+  return query_int(dsn, "SELECT count(*) FROM " + table + " WHERE state = '" + state + "'");
+}
+
+TEST(QueueTest, MigrationIsIdempotentAndKeepsExtraColumns) {
+  std::string dsn = fresh_database();
+  {
+    pqxx::connection c(dsn);
+    pqxx::nontransaction tx(c);
+    tx.exec("CREATE TABLE mine (id bigserial PRIMARY KEY, team_column text)");
+  }
+  create_queue(dsn, "mine");
+  create_queue(dsn, "mine");
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'mine'"), 16);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM pg_indexes WHERE tablename = 'mine'"), 4);
+}
+
+TEST(QueueTest, ManyWorkersProcessEveryRecordExactlyOnce) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  constexpr int kRecords = 2000;
+  auto ids = enqueue_n(dsn, "jobs", kRecords);
+  std::mutex mu;
+  std::map<int64_t, int> runs;
+  auto handler = [&](const Record& r, const wo::worker::CancelToken&) {
+    std::lock_guard lock(mu);
+    ++runs[r.id];
+  };
+  {
+    std::vector<std::unique_ptr<Worker>> workers;
+    workers.reserve(4);
+    for (int i = 0; i < 4; ++i) workers.push_back(std::make_unique<Worker>(dsn, fast_options("jobs"), handler));
+    ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == kRecords; }, seconds(120)));
+  }
+  EXPECT_EQ(runs.size(), static_cast<std::size_t>(kRecords));
+  for (auto id : ids) EXPECT_EQ(runs[id], 1) << "record " << id;
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_failures + num_resets > 0"), 0);
+}
+
+TEST(QueueTest, ThrowingHandlerRetriesWithGrowingDelaysThenFailsAndNeverBlocksOthers) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  {
+    pqxx::connection c(dsn);
+    pqxx::nontransaction tx(c);
+    // Records each retry delay the framework schedules.
+    tx.exec(
+        "CREATE TABLE retries (id bigint, delay_ms float8, at timestamptz DEFAULT clock_timestamp());"
+        "CREATE FUNCTION log_retry() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+        "INSERT INTO retries (id, delay_ms) VALUES (NEW.id, "
+        "extract(epoch FROM NEW.process_after - NEW.finished_at) * 1000); RETURN NULL; END $$;"
+        "CREATE TRIGGER log_retry AFTER UPDATE ON jobs FOR EACH ROW WHEN (NEW.state = 'errored') "
+        "EXECUTE FUNCTION log_retry();");
+  }
+  int64_t poison;
+  {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    poison = enqueue(tx, "jobs", R"({"poison": true})", {.priority = 10});
+    tx.commit();
+  }
+  enqueue_n(dsn, "jobs", 50);
+  auto options = fast_options("jobs");
+  options.max_attempts = 4;
+  options.concurrency = 1;  // the poison record takes the only handler first: the others must still pass
+  Worker w(dsn, options, [](const Record& r, const wo::worker::CancelToken&) {
+    if (r.payload.find("poison") != std::string::npos) throw std::runtime_error("bad record " + std::to_string(r.id));
+  });
+  ASSERT_TRUE(wait_until([&] {
+    return query_int(dsn, "SELECT count(*) FROM jobs WHERE id = " + std::to_string(poison) + " AND state = 'failed'") ==
+           1;
+  }));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 50; }));
+  EXPECT_EQ(query_int(dsn, "SELECT num_failures FROM jobs WHERE id = " + std::to_string(poison)), 4);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE failure_message LIKE 'bad record%'"), 1);
+  pqxx::connection c(dsn);
+  pqxx::nontransaction tx(c);
+  pqxx::result delays = tx.exec("SELECT delay_ms FROM retries WHERE id = " + std::to_string(poison) + " ORDER BY at");
+  ASSERT_EQ(delays.size(), 3u) << "errored three times, failed on the fourth";
+  for (std::size_t i = 1; i < delays.size(); ++i) {
+    EXPECT_GT(delays[i][0].as<double>(), delays[i - 1][0].as<double>()) << "retry delays must grow";
+  }
+}
+
+TEST(QueueTest, CancellingARunningRecordCancelsItsHandler) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  int64_t id = enqueue_n(dsn, "jobs", 1)[0];
+  std::atomic<int> reason{-1};
+  Worker w(dsn, fast_options("jobs"), [&](const Record&, const wo::worker::CancelToken& token) {
+    token.wait_for(seconds(60));
+    reason = static_cast<int>(token.reason());
+    token.throw_if_cancelled();
+  });
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 1; }));
+  {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    EXPECT_TRUE(request_cancel(tx, "jobs", id));
+    tx.commit();
+  }
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "canceled") == 1; }));
+  EXPECT_EQ(reason.load(), static_cast<int>(wo::worker::CancelReason::requested));
+}
+
+TEST(QueueTest, AHandlerOverItsTimeoutIsCancelledAndTheRunCountsAsFailed) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  enqueue_n(dsn, "jobs", 1);
+  auto options = fast_options("jobs");
+  options.handler_timeout = milliseconds(200);
+  options.retry_backoff = std::chrono::hours(1);
+  Worker w(dsn, options, [](const Record&, const wo::worker::CancelToken& token) {
+    token.wait_for(seconds(60));
+    token.throw_if_cancelled();
+  });
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "errored") == 1; }));
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_failures = 1 AND failure_message LIKE '%timed out%'"),
+            1);
+}
+
+TEST(QueueTest, CancellingAWaitingRecordCancelsItAtOnce) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  int64_t id = enqueue_n(dsn, "jobs", 1)[0];
+  pqxx::connection c(dsn);
+  pqxx::work tx(c);
+  EXPECT_TRUE(request_cancel(tx, "jobs", id));
+  tx.commit();
+  EXPECT_EQ(count_state(dsn, "jobs", "canceled"), 1);
+}
+
+TEST(QueueTest, HeartbeatsKeepALongRecordFromBeingReset) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  enqueue_n(dsn, "jobs", 1);
+  auto options = fast_options("jobs");
+  options.heartbeat_interval = milliseconds(50);
+  options.stalled_after = milliseconds(1000);  // 20 heartbeats: a busy CI machine must not fake a stall
+  options.resetter_interval = milliseconds(20);
+  std::atomic<bool> finish{false};
+  Worker w(dsn, options, [&](const Record&, const wo::worker::CancelToken& token) {
+    while (!finish && !token.cancelled()) token.wait_for(milliseconds(5));
+    token.throw_if_cancelled();
+  });
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 1; }));
+  // Let the resetter look many times, across more than two stall windows, while the handler runs.
+  auto& resetter_runs = w.metrics().counter("worker_routine_runs_total", "", {"routine"}).with({"resetter:jobs"});
+  double start = resetter_runs.value();
+  ASSERT_TRUE(wait_until([&] { return resetter_runs.value() >= start + 120; }));
+  finish = true;
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 1; }));
+  EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs"), 0);
+}
+
+TEST(QueueTest, ResetterRequeuesStalledRecordsAndFailsThemPastMaxResets) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  pqxx::connection c(dsn);
+  {
+    pqxx::nontransaction tx(c);
+    tx.exec(
+        "INSERT INTO jobs (state, last_heartbeat_at, num_resets, worker_id) VALUES "
+        "('processing', now() - interval '1 hour', 0, gen_random_uuid()),"
+        "('processing', now() - interval '1 hour', 2, gen_random_uuid()),"
+        "('processing', now(), 0, gen_random_uuid())");
+  }
+  ResetResult r = QueueStore::reset_stalled(c, QueueTable("jobs"), seconds(30), 2, 100);
+  EXPECT_EQ(r.requeued, 1);
+  EXPECT_EQ(r.failed, 1);
+  EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs WHERE id = 1 AND state = 'queued' AND worker_id IS NULL"), 1);
+  EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs WHERE id = 2 AND state = 'failed'"), 3);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE id = 3 AND state = 'processing'"), 1);
+}
+
+TEST(QueueTest, JanitorDeletesOldFinishedRecordsInBoundedBatches) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  pqxx::connection c(dsn);
+  {
+    pqxx::nontransaction tx(c);
+    tx.exec(
+        "INSERT INTO jobs (state, finished_at) SELECT 'completed', now() - interval '2 days' FROM generate_series(1, "
+        "25);"
+        "INSERT INTO jobs (state, finished_at) SELECT 'failed', now() FROM generate_series(1, 5);"
+        "INSERT INTO jobs (state) SELECT 'queued' FROM generate_series(1, 5);");
+  }
+  EXPECT_EQ(QueueStore::delete_finished(c, QueueTable("jobs"), std::chrono::hours(24), 10), 10);
+  EXPECT_EQ(QueueStore::delete_finished(c, QueueTable("jobs"), std::chrono::hours(24), 10), 10);
+  EXPECT_EQ(QueueStore::delete_finished(c, QueueTable("jobs"), std::chrono::hours(24), 10), 5);
+  EXPECT_EQ(QueueStore::delete_finished(c, QueueTable("jobs"), std::chrono::hours(24), 10), 0);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs"), 10);
+}
+
+TEST(QueueTest, EnqueueIsTransactionalAndNotifyWakesTheWorker) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  auto options = fast_options("jobs");
+  options.poll_interval = std::chrono::hours(1);  // only a NOTIFY can make it claim
+  std::atomic<int> handled{0};
+  Worker w(dsn, options, [&](const Record&, const wo::worker::CancelToken&) { ++handled; });
+  ASSERT_TRUE(wait_until([&] { return w.ready(); }));
+  {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    enqueue(tx, "jobs", R"({"n": 1})");
+    tx.abort();
+  }
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs"), 0);
+  {
+    pqxx::connection c(dsn);
+    pqxx::nontransaction tx(c);
+    tx.exec(R"(INSERT INTO jobs (payload) VALUES ('{"plain": "sql"}'))");
+  }
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 1; }));
+  EXPECT_EQ(handled.load(), 1);
+}
+
+TEST(QueueTest, RecoversFromAPostgresRestartWithoutLosingRecords) {
+  wo::testing::PostgresServer server;  // its own server: this test stops it
+  std::string dsn = server.connection_string();
+  create_queue(dsn, "jobs");
+  constexpr int kRecords = 300;
+  enqueue_n(dsn, "jobs", kRecords);
+  std::atomic<int> runs{0};
+  auto options = fast_options("jobs");
+  options.stalled_after = seconds(30);  // no resets: the worker itself must finish what it holds
+  Worker w(dsn, options, [&](const Record&, const wo::worker::CancelToken& token) {
+    token.wait_for(milliseconds(5));
+    ++runs;
+  });
+  ASSERT_TRUE(wait_until([&] { return runs >= 50; }));
+  server.stop();
+  ASSERT_TRUE(wait_until([&] { return !w.ready(); })) << "readiness must turn false while the database is gone";
+  EXPECT_TRUE(w.live()) << "a database outage must not fail liveness (no crash loop)";
+  server.start();
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == kRecords; }, seconds(60)));
+  EXPECT_TRUE(w.ready());
+  w.stop();
+}
+
+}  // namespace
+}  // namespace wo::queue

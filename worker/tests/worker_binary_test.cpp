@@ -1,0 +1,288 @@
+// Integration tests of the worker binary: exit codes and termination messages, SIGTERM, kill -9.
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <sstream>
+#include <thread>
+
+#include "queue/enqueue.h"
+#include "queue/schema.h"
+#include "tests/worker_test_support.h"
+
+extern char** environ;
+
+namespace wo::worker {
+namespace {
+
+using std::chrono::milliseconds;
+using std::chrono::seconds;
+using testing::fresh_database;
+using testing::query_int;
+using testing::wait_until;
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+// The worker binary as a child process, its output in a file, its termination log in a temp file.
+class WorkerProcess {
+ public:
+  explicit WorkerProcess(std::vector<std::string> args, const std::string& config_yaml = "") {
+    static int counter = 0;
+    base_ = "/tmp/wo-worker-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
+    output_ = base_ + ".out";
+    termination_log_ = base_ + ".termination";
+    std::ofstream(termination_log_).close();
+    std::vector<std::string> argv = {WORKER_BINARY, "--http-addr=127.0.0.1:0", "--log-format=text",
+                                     "--termination-log=" + termination_log_};
+    if (!config_yaml.empty()) {
+      std::ofstream(base_ + ".yaml") << config_yaml;
+      argv.push_back("--config=" + base_ + ".yaml");
+    }
+    argv.insert(argv.end(), args.begin(), args.end());
+    std::vector<char*> cargv;
+    cargv.reserve(argv.size() + 1);
+    for (auto& a : argv) cargv.push_back(a.data());
+    cargv.push_back(nullptr);
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    int rc = ::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
+    posix_spawn_file_actions_destroy(&actions);
+    if (rc != 0) throw std::runtime_error("cannot start " + std::string(WORKER_BINARY));
+  }
+  ~WorkerProcess() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGKILL);
+      wait_exit(seconds(10));
+    }
+    for (const char* ext : {".out", ".termination", ".yaml"}) ::unlink((base_ + ext).c_str());
+  }
+  void signal(int sig) { ::kill(pid_, sig); }
+  // The exit status (128 + signal when killed), or -1 if still running at the deadline.
+  int wait_exit(milliseconds timeout) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (pid_ > 0) {
+      int status = 0;
+      pid_t r = ::waitpid(pid_, &status, WNOHANG);
+      if (r == pid_) {
+        pid_ = -1;
+        code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+        break;
+      }
+      if (std::chrono::steady_clock::now() > deadline) return -1;
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return code_;
+  }
+  std::string output() const { return read_file(output_); }
+  std::string termination_message() const { return read_file(termination_log_); }
+
+ private:
+  std::string base_, output_, termination_log_;
+  pid_t pid_ = -1;
+  int code_ = -1;
+};
+
+// A minimal HTTP/1.0 GET against 127.0.0.1:port; returns the whole response ("" when unreachable).
+std::string http_get(int port, const std::string& path) {
+  int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  std::string response;
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0) {
+    std::string request = "GET " + path + " HTTP/1.0\r\nHost: localhost\r\n\r\n";
+    if (::write(fd, request.data(), request.size()) == static_cast<ssize_t>(request.size())) {
+      char buf[4096];
+      for (ssize_t n; (n = ::read(fd, buf, sizeof buf)) > 0;) response.append(buf, static_cast<std::size_t>(n));
+    }
+  }
+  ::close(fd);
+  return response;
+}
+
+TEST(WorkerBinaryTest, ListJobsPrintsEveryJobWithItsDescription) {
+  WorkerProcess p({"--list-jobs"});
+  ASSERT_EQ(p.wait_exit(seconds(30)), 0);
+  for (const char* job : {"queue.command\t", "queue.resetter\t", "queue.janitor\t", "sql.periodic\t", "demo.sleep\t",
+                          "example.greeter\t"}) {
+    EXPECT_NE(p.output().find(job), std::string::npos) << p.output();
+  }
+}
+
+TEST(WorkerBinaryTest, UnknownJobExits2AndListsTheKnownJobs) {
+  WorkerProcess p({"--job=no.such.job"});
+  ASSERT_EQ(p.wait_exit(seconds(30)), 2) << p.output();
+  EXPECT_NE(p.output().find("no.such.job"), std::string::npos) << p.output();
+  EXPECT_NE(p.output().find("queue.command"), std::string::npos) << p.output();
+  EXPECT_EQ(p.termination_message().rfind("UnknownJob: ", 0), 0u) << p.termination_message();
+  EXPECT_NE(p.termination_message().find("known jobs: demo.sleep"), std::string::npos);
+}
+
+TEST(WorkerBinaryTest, InvalidConfigurationExits2NamingTheField) {
+  WorkerProcess p({"--job=queue.command"}, "table: things\ncommand: [/bin/cat]\nconcurrency: many\n");
+  ASSERT_EQ(p.wait_exit(seconds(30)), 2) << p.output();
+  EXPECT_EQ(p.termination_message().rfind("InvalidConfig: ", 0), 0u) << p.termination_message();
+  EXPECT_NE(p.termination_message().find("\"concurrency\""), std::string::npos) << p.termination_message();
+  EXPECT_NE(p.output().find("concurrency"), std::string::npos) << p.output();
+}
+
+TEST(WorkerBinaryTest, UnparsableConfigurationExits2WithTheLine) {
+  WorkerProcess p({"--job=queue.command"}, "table: [unclosed\n");
+  ASSERT_EQ(p.wait_exit(seconds(30)), 2) << p.output();
+  EXPECT_EQ(p.termination_message().rfind("InvalidConfig: ", 0), 0u) << p.termination_message();
+  EXPECT_NE(p.termination_message().find("line"), std::string::npos) << p.termination_message();
+}
+
+TEST(WorkerBinaryTest, BadFlagExits2) {
+  WorkerProcess p({"--no-such-flag"});
+  ASSERT_EQ(p.wait_exit(seconds(30)), 2) << p.output();
+  EXPECT_EQ(p.termination_message().rfind("UsageError: ", 0), 0u) << p.termination_message();
+}
+
+std::string queue_config(const std::string& extra) {
+  return "table: jobs\npoll_interval: 50ms\nheartbeat_interval: 100ms\nstalled_after: 1s\n"
+         "resetter_interval: 100ms\njanitor: false\n" +
+         extra;
+}
+
+void create_and_fill(const std::string& dsn, int n) {
+  pqxx::connection c(dsn);
+  queue::migrate(c, queue::QueueTable("jobs"));
+  pqxx::work tx(c);
+  queue::enqueue_many(tx, "jobs", std::vector<std::string>(static_cast<std::size_t>(n), "{}"));
+  tx.commit();
+}
+
+long long count_state(const std::string& dsn, const std::string& state) {
+  return query_int(dsn, "SELECT count(*) FROM jobs WHERE state = '" + state + "'");
+}
+
+TEST(WorkerBinaryTest, SigtermHandsUnfinishedRecordsBackWithoutSpendingAnAttempt) {
+  std::string dsn = fresh_database();
+  create_and_fill(dsn, 3);
+  WorkerProcess p({"--job=demo.sleep", "--database-url=" + dsn, "--shutdown-timeout=3s"},
+                  queue_config("concurrency: 2\nsleep: 1h\n"));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "processing") == 2; })) << p.output();
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait_exit(seconds(20)), 0) << p.output();
+  EXPECT_EQ(count_state(dsn, "queued"), 3);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_failures + num_resets > 0 OR worker_id IS NOT NULL"),
+            0);
+}
+
+TEST(WorkerBinaryTest, SigtermLetsRunningHandlersFinishWithinTheTimeout) {
+  std::string dsn = fresh_database();
+  create_and_fill(dsn, 3);
+  WorkerProcess p({"--job=demo.sleep", "--database-url=" + dsn, "--shutdown-timeout=20s"},
+                  queue_config("concurrency: 2\nsleep: 500ms\n"));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "processing") == 2; })) << p.output();
+  p.signal(SIGTERM);
+  ASSERT_EQ(p.wait_exit(seconds(30)), 0) << p.output();
+  // The two running records finished; nothing new was claimed after SIGTERM.
+  EXPECT_EQ(count_state(dsn, "completed") + count_state(dsn, "queued"), 3);
+  EXPECT_EQ(count_state(dsn, "processing"), 0);
+  EXPECT_GE(count_state(dsn, "completed"), 2);
+}
+
+TEST(WorkerBinaryTest, KilledWorkersRecordIsResetAndCompletedElsewhere) {
+  std::string dsn = fresh_database();
+  create_and_fill(dsn, 1);
+  {
+    WorkerProcess doomed({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 1h\nresetter: false\n"));
+    ASSERT_TRUE(wait_until([&] { return count_state(dsn, "processing") == 1; })) << doomed.output();
+    doomed.signal(SIGKILL);
+    ASSERT_EQ(doomed.wait_exit(seconds(10)), 128 + SIGKILL);
+  }
+  EXPECT_EQ(count_state(dsn, "processing"), 1) << "nobody released it: the process died";
+  WorkerProcess rescuer({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 0s\n"));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "completed") == 1; })) << rescuer.output();
+  EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs"), 1);
+  rescuer.signal(SIGTERM);
+  EXPECT_EQ(rescuer.wait_exit(seconds(30)), 0);
+}
+
+TEST(WorkerBinaryTest, RecordKilledMoreThanMaxResetsTimesIsFailed) {
+  std::string dsn = fresh_database();
+  create_and_fill(dsn, 1);
+  // max_resets: 1. Two workers die holding it; the second stall fails the record.
+  for (int i = 0; i < 2; ++i) {
+    WorkerProcess doomed({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 1h\nmax_resets: 1\n"));
+    ASSERT_TRUE(wait_until([&] { return count_state(dsn, "processing") == 1; })) << doomed.output();
+    doomed.signal(SIGKILL);
+    doomed.wait_exit(seconds(10));
+    if (i == 0) {
+      // Its own resetter is gone with it: reset it from a resetter-only job.
+      WorkerProcess resetter({"--job=queue.resetter", "--database-url=" + dsn},
+                             "table: jobs\nstalled_after: 1s\nmax_resets: 1\ninterval: 50ms\n");
+      ASSERT_TRUE(wait_until([&] { return count_state(dsn, "queued") == 1; })) << resetter.output();
+    }
+  }
+  WorkerProcess resetter({"--job=queue.resetter", "--database-url=" + dsn},
+                         "table: jobs\nstalled_after: 1s\nmax_resets: 1\ninterval: 50ms\n");
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "failed") == 1; })) << resetter.output();
+  EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs"), 2);
+}
+
+TEST(WorkerBinaryTest, CommandJobFeedsThePayloadAndUsesTheExitStatus) {
+  std::string dsn = fresh_database();
+  {
+    pqxx::connection c(dsn);
+    queue::migrate(c, queue::QueueTable("jobs"));
+    pqxx::work tx(c);
+    queue::enqueue(tx, "jobs", R"({"ok": true})");
+    queue::enqueue(tx, "jobs", R"({"ok": false})");
+    tx.commit();
+  }
+  // Exits 3 (listed as permanent) when the payload says ok: false; prints the payload either way.
+  WorkerProcess p(
+      {"--job=queue.command", "--database-url=" + dsn},
+      queue_config("permanent_failure_exit_codes: [3]\n"
+                   "command: [/bin/sh, -c, 'p=$(cat); echo \"got $p\"; case \"$p\" in *false*) exit 3;; esac']\n"));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "completed") == 1 && count_state(dsn, "failed") == 1; }))
+      << p.output();
+  EXPECT_EQ(query_int(dsn,
+                      "SELECT num_failures FROM jobs WHERE state = 'failed' AND failure_message LIKE "
+                      "'command exited with status 3: got {\"ok\": false}%'"),
+            1);
+}
+
+TEST(WorkerBinaryTest, ServesHealthReadinessAndMetrics) {
+  std::string dsn = fresh_database();
+  create_and_fill(dsn, 5);
+  WorkerProcess p({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 0s\n"));
+  int port = 0;
+  ASSERT_TRUE(wait_until([&] {
+    std::smatch m;
+    std::string out = p.output();
+    if (std::regex_search(out, m, std::regex("http_port=([0-9]+)"))) port = std::stoi(m[1]);
+    return port > 0;
+  })) << p.output();
+  ASSERT_TRUE(wait_until([&] { return http_get(port, "/readyz").find(" 200 ") != std::string::npos; }))
+      << http_get(port, "/readyz");
+  EXPECT_NE(http_get(port, "/healthz").find(" 200 "), std::string::npos);
+  ASSERT_TRUE(wait_until([&] {
+    return http_get(port, "/metrics").find("worker_queue_processed_total{queue=\"jobs\"} 5") != std::string::npos;
+  })) << http_get(port, "/metrics");
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(seconds(30)), 0);
+}
+
+}  // namespace
+}  // namespace wo::worker
