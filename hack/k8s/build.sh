@@ -3,7 +3,7 @@
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler, kubelet, kube-proxy and kubectl.
 #
 # Output: build/k8s/bin/ (or $K8S_BIN_DIR). Go's build cache makes a rebuild with nothing changed take
-# seconds; a cold build takes a while on two cores (docs/development.md has the figures).
+# seconds; a cold build takes a while on two cores (docs/cluster.md has the figures).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)

@@ -1,0 +1,130 @@
+# Shared by hack/cluster-up.sh, hack/cluster-down.sh and hack/tests/: where the local cluster keeps its
+# state, which ports its components listen on, and how to tell that a process is one cluster-up started.
+# Source it; it defines variables and functions only.
+
+cluster_root=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+cluster_dir=${CLUSTER_DIR:-$cluster_root/.cluster}
+cluster_bin=${K8S_BIN_DIR:-$cluster_root/build/k8s/bin}
+cluster_pki=$cluster_dir/pki
+cluster_run=$cluster_dir/run
+cluster_logs=$cluster_dir/logs
+cluster_kubeconfig=$cluster_dir/kubeconfig
+kubectl_bin=$cluster_bin/kubectl
+
+# Loopback ports. 8080/8081 belong to the operator and the worker; these are the upstream defaults,
+# overridable when another cluster on the machine already holds them.
+etcd_client_port=${CLUSTER_ETCD_PORT:-2379}
+etcd_peer_port=${CLUSTER_ETCD_PEER_PORT:-2380}
+apiserver_port=${CLUSTER_APISERVER_PORT:-6443}
+controller_manager_port=${CLUSTER_CONTROLLER_MANAGER_PORT:-10257}
+scheduler_port=${CLUSTER_SCHEDULER_PORT:-10259}
+
+service_cidr=10.96.0.0/16
+kubernetes_service_ip=10.96.0.1
+cluster_cidr=10.244.0.0/16
+
+# Control-plane components in start order; cluster-down stops them in reverse.
+control_plane_components=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+
+# The ports each component listens on (all must be free before it starts).
+component_ports() {
+  case $1 in
+    etcd) echo "$etcd_client_port $etcd_peer_port" ;;
+    kube-apiserver) echo "$apiserver_port" ;;
+    kube-controller-manager) echo "$controller_manager_port" ;;
+    kube-scheduler) echo "$scheduler_port" ;;
+    *) echo "cluster: unknown component $1" >&2; return 1 ;;
+  esac
+}
+
+pidfile_of() { echo "$cluster_run/$1.pid"; }
+logfile_of() { echo "$cluster_logs/$1.log"; }
+
+# Prints the pid recorded for a component when that pid is alive and really runs the component's
+# binary from this checkout (a rebuilt binary shows as "<path> (deleted)" and still counts); else nothing.
+owned_pid() {
+  local component=$1 pidfile pid exe
+  pidfile=$(pidfile_of "$component")
+  [[ -f $pidfile ]] || return 0
+  pid=$(<"$pidfile")
+  [[ $pid =~ ^[0-9]+$ ]] || return 0
+  exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
+  [[ ${exe% (deleted)} == "$cluster_bin/$component" ]] && echo "$pid"
+  return 0
+}
+
+# Pids of processes running one of our component binaries with this cluster directory on their command
+# line but not recorded in a pidfile (e.g. the pidfile was removed by hand while they ran).
+stray_pids() {
+  local component=$1 proc pid exe recorded
+  recorded=$(owned_pid "$component")
+  for proc in /proc/[0-9]*; do
+    pid=${proc#/proc/}
+    [[ $pid == "$recorded" ]] && continue
+    exe=$(readlink "$proc/exe" 2>/dev/null) || continue
+    [[ ${exe% (deleted)} == "$cluster_bin/$component" ]] || continue
+    tr '\0' '\n' <"$proc/cmdline" 2>/dev/null | grep -qF "$cluster_dir/" && echo "$pid"
+  done
+  return 0
+}
+
+# Describes who listens on a loopback/any TCP port, or prints nothing when the port is free.
+port_listener() {
+  ss -Hltnp "sport = :$1" 2>/dev/null | awk '{print $4, $6}' | head -n1
+}
+
+# Sends SIGTERM, waits up to $2 seconds for the process to exit, then SIGKILLs it.
+terminate_pid() {
+  local pid=$1 grace=${2:-15} deadline
+  kill -TERM "$pid" 2>/dev/null || return 0
+  deadline=$((SECONDS + grace))
+  while kill -0 "$pid" 2>/dev/null && ((SECONDS < deadline)); do
+    sleep 0.2
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    echo "cluster: pid $pid did not exit within ${grace}s of SIGTERM; sending SIGKILL"
+    kill -KILL "$pid" 2>/dev/null || true
+    while kill -0 "$pid" 2>/dev/null; do sleep 0.1; done
+  fi
+}
+
+# Stops a component started by cluster-up (recorded or stray) and says so; silent when none runs.
+stop_component() {
+  local component=$1 pid
+  for pid in $(owned_pid "$component") $(stray_pids "$component"); do
+    echo "cluster: stopping $component (pid $pid)"
+    terminate_pid "$pid" "${CLUSTER_STOP_GRACE:-15}"
+  done
+  rm -f "$(pidfile_of "$component")"
+}
+
+# Holds an exclusive lock on the cluster directory for the rest of the calling script, so that two
+# cluster-up/cluster-down runs (a developer and a test fixture) never interleave.
+lock_cluster_dir() {
+  mkdir -p "$cluster_run"
+  exec {cluster_lock_fd}>"$cluster_run/lock"
+  if ! flock -n "$cluster_lock_fd"; then
+    echo "cluster: waiting for another cluster-up/cluster-down to finish"
+    flock -w 600 "$cluster_lock_fd" || { echo "cluster: gave up waiting for $cluster_run/lock" >&2; exit 1; }
+  fi
+}
+
+# Succeeds when the component answers its health endpoint (the API server: /readyz).
+component_healthy() {
+  local -a curl_tls=(--cacert "$cluster_pki/ca.crt" --cert "$cluster_pki/admin.crt" --key "$cluster_pki/admin.key")
+  case $1 in
+    etcd) curl -fsS --max-time 3 "http://127.0.0.1:$etcd_client_port/health" 2>/dev/null | grep -q '"health":"true"' ;;
+    kube-apiserver) [[ $(curl -fsS --max-time 3 "${curl_tls[@]}" "https://127.0.0.1:$apiserver_port/readyz" 2>/dev/null) == ok ]] ;;
+    kube-controller-manager) [[ $(curl -fsS --max-time 3 "${curl_tls[@]}" "https://127.0.0.1:$controller_manager_port/healthz" 2>/dev/null) == ok ]] ;;
+    kube-scheduler) [[ $(curl -fsS --max-time 3 "${curl_tls[@]}" "https://127.0.0.1:$scheduler_port/healthz" 2>/dev/null) == ok ]] ;;
+    *) return 1 ;;
+  esac
+}
+
+# Succeeds when every control-plane component runs from this checkout and is healthy.
+control_plane_running() {
+  local component
+  for component in "${control_plane_components[@]}"; do
+    [[ -n $(owned_pid "$component") ]] && component_healthy "$component" || return 1
+  done
+}
