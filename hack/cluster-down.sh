@@ -7,6 +7,8 @@
 set -euo pipefail
 # shellcheck source=lib/cluster.sh
 source "$(dirname "$0")/lib/cluster.sh"
+# shellcheck source=lib/node.sh
+source "$(dirname "$0")/lib/node.sh"
 
 wipe=0
 case ${1:-} in
@@ -21,10 +23,13 @@ if [[ ! -d $cluster_dir ]]; then
 fi
 
 lock_cluster_dir
-components=("${control_plane_components[@]}")
+components=("${all_components[@]}")
 for ((i = ${#components[@]} - 1; i >= 0; i--)); do
+  # The pods' containers go while containerd still runs, so that none outlives it.
+  if [[ ${components[i]} == containerd && -n $(owned_pid containerd) ]]; then remove_pod_containers; fi
   stop_component "${components[i]}" | sed 's/^cluster: /cluster-down: /'
 done
+node_teardown | sed 's/^cluster: /cluster-down: /'
 
 # Nothing of ours may still listen: a port held now belongs to a process we did not start.
 status=0

@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Starts the local Kubernetes control plane: etcd, kube-apiserver, kube-controller-manager and
-# kube-scheduler built by hack/k8s/build.sh, each its own process on loopback, state in .cluster/.
+# Starts the local Kubernetes cluster, state in .cluster/: the control plane (etcd, kube-apiserver,
+# kube-controller-manager, kube-scheduler built by hack/k8s/build.sh, each its own process on loopback) and,
+# unless CLUSTER_NODE=0, one node (Debian's containerd with its own config and socket, the kubelet,
+# kube-proxy, a CNI bridge; hack/lib/node.sh).
 #
 # Idempotent: a component already running with the wanted flags and healthy is left alone; one that is
 # missing, unhealthy, running an outdated binary or other flags is (re)started. When a component fails
@@ -10,15 +12,19 @@
 set -euo pipefail
 # shellcheck source=lib/cluster.sh
 source "$(dirname "$0")/lib/cluster.sh"
+# shellcheck source=lib/node.sh
+source "$(dirname "$0")/lib/node.sh"
 
 started_at=$SECONDS
 say() { echo "cluster-up: $*"; }
 die() { echo "cluster-up: $*" >&2; exit 1; }
 
-for bin in "${control_plane_components[@]}" kubectl; do
+for bin in "${control_plane_components[@]}" kubelet kube-proxy kubectl; do
   [[ -x $cluster_bin/$bin ]] || die "$cluster_bin/$bin is missing: run 'make k8s-build' (hack/k8s/build.sh) first"
 done
-for tool in openssl curl ss flock setsid; do
+tools=(openssl curl ss flock setsid)
+[[ $cluster_node == 1 ]] && tools+=("${node_tools[@]}")
+for tool in "${tools[@]}"; do
   command -v "$tool" >/dev/null || die "'$tool' is not installed: run 'make setup'"
 done
 
@@ -101,6 +107,12 @@ ensure_pki() {
     "IP:127.0.0.1,DNS:localhost"
   ensure_cert kube-scheduler "/CN=system:kube-scheduler" serverAuth,clientAuth "IP:127.0.0.1,DNS:localhost"
   ensure_service_account_keys
+  # The API server's client certificate for the kubelets (logs, exec, port-forward).
+  ensure_cert apiserver-kubelet-client "/O=system:masters/CN=kube-apiserver-kubelet-client" clientAuth
+  local node_san="IP:127.0.0.1,DNS:localhost,DNS:$node_name"
+  [[ -n $host_ip ]] && node_san+=",IP:$host_ip"
+  ensure_cert kubelet "/O=system:nodes/CN=system:node:$node_name" serverAuth,clientAuth "$node_san"
+  ensure_cert kube-proxy "/CN=system:kube-proxy" clientAuth
 }
 
 # write_kubeconfig FILE USER CERT_NAME: a kubeconfig for the local API server with the certificate embedded.
@@ -141,10 +153,11 @@ component_args() {
         --listen-peer-urls="http://127.0.0.1:$etcd_peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer_port"
         --initial-cluster="local=http://127.0.0.1:$etcd_peer_port" --unsafe-no-fsync=true --log-level=warn) ;;
     kube-apiserver)
-      # Loopback only: 127.0.0.1 cannot be stored in the `kubernetes` Endpoints, so no endpoint reconciler.
-      args=(--etcd-servers="http://127.0.0.1:$etcd_client_port"
-        --bind-address=127.0.0.1 --secure-port="$apiserver_port"
-        --advertise-address=127.0.0.1 --endpoint-reconciler-type=none
+      args=(--etcd-servers="http://127.0.0.1:$etcd_client_port" --secure-port="$apiserver_port"
+        "${apiserver_address_args[@]}"
+        --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt"
+        --kubelet-client-key="$pki/apiserver-kubelet-client.key" --kubelet-certificate-authority="$pki/ca.crt"
+        --kubelet-preferred-address-types=InternalIP,Hostname
         --tls-cert-file="$pki/apiserver.crt" --tls-private-key-file="$pki/apiserver.key"
         --client-ca-file="$pki/ca.crt" --cert-dir="$cluster_run/kube-apiserver"
         --authorization-mode=Node,RBAC --enable-admission-plugins=NodeRestriction
@@ -173,6 +186,7 @@ component_args() {
         --bind-address=127.0.0.1 --secure-port="$scheduler_port"
         --tls-cert-file="$pki/kube-scheduler.crt" --tls-private-key-file="$pki/kube-scheduler.key"
         --client-ca-file="$pki/ca.crt" --leader-elect=false --profiling=false) ;;
+    *) node_component_args "$1" ;;
   esac
 }
 
@@ -206,6 +220,8 @@ ensure_component() {
       why="its flags changed"
     elif ((pki_changed)) && [[ $component != etcd ]]; then
       why="its certificates changed"
+    elif config_changed "$component"; then
+      why="its configuration changed"
     elif ! component_healthy "$component"; then
       why="it is not healthy"
     fi
@@ -217,9 +233,9 @@ ensure_component() {
     # Components started after this one depend on it: stop them first, last one first, so that it shuts
     # down without their open watches (the API server waits for those); their own turn starts them again.
     local i
-    for ((i = ${#control_plane_components[@]} - 1; i >= 0; i--)); do
-      [[ ${control_plane_components[i]} == "$component" ]] && break
-      stop_component "${control_plane_components[i]}" | sed 's/^cluster: /cluster-up: /'
+    for ((i = ${#cluster_components[@]} - 1; i >= 0; i--)); do
+      [[ ${cluster_components[i]} == "$component" ]] && break
+      stop_component "${cluster_components[i]}" | sed 's/^cluster: /cluster-up: /'
     done
   fi
   stop_component "$component" | sed 's/^cluster: /cluster-up: /'
@@ -231,11 +247,11 @@ ensure_component() {
 
   log=$(logfile_of "$component")
   [[ -f $log ]] && mv -f "$log" "$log.1"
-  echo "cluster-up: $(date -u +%FT%TZ) starting $cluster_bin/$component ${args[*]}" >"$log"
+  echo "cluster-up: $(date -u +%FT%TZ) starting $(component_binary "$component") ${args[*]}" >"$log"
   say "starting $component"
   # setsid: the component leaves this shell's session and survives it; stdin closed, output to its log,
   # and the lock on the cluster directory not inherited.
-  setsid "$cluster_bin/$component" "${args[@]}" </dev/null >>"$log" 2>&1 {cluster_lock_fd}>&- &
+  setsid "$(component_binary "$component")" "${args[@]}" </dev/null >>"$log" 2>&1 {cluster_lock_fd}>&- &
   pid=$!
   echo "$pid" >"$(pidfile_of "$component")"
   started=1
@@ -266,15 +282,33 @@ wait_for_default_service_account() {
   done
 }
 
+# Loopback only without a node: 127.0.0.1 cannot be stored in the `kubernetes` Endpoints, so no endpoint
+# reconciler. With a node, pods reach the API server through the `kubernetes` Service, so it listens on
+# all addresses and advertises the host's; node_firewall admits only loopback and the pod bridge.
+host_ip=$(host_address)
+if [[ $cluster_node == 1 && -n $host_ip ]]; then
+  apiserver_address_args=(--bind-address=0.0.0.0 --advertise-address="$host_ip")
+else
+  apiserver_address_args=(--bind-address=127.0.0.1 --advertise-address=127.0.0.1 --endpoint-reconciler-type=none)
+fi
+
 ensure_pki
 write_kubeconfig "$cluster_dir/config/kube-controller-manager.kubeconfig" system:kube-controller-manager kube-controller-manager
 write_kubeconfig "$cluster_dir/config/kube-scheduler.kubeconfig" system:kube-scheduler kube-scheduler
 write_kubeconfig "$cluster_kubeconfig" admin admin
+if [[ $cluster_node == 1 ]]; then
+  write_kubeconfig "$cluster_dir/config/kubelet.kubeconfig" "system:node:$node_name" kubelet
+  write_kubeconfig "$cluster_dir/config/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
+  write_node_configs
+  node_firewall
+fi
 
-for component in "${control_plane_components[@]}"; do
+for component in "${cluster_components[@]}"; do
   ensure_component "$component"
+  if [[ $component == containerd ]]; then ensure_sandbox_image; fi
 done
 wait_for_default_service_account
+[[ $cluster_node == 1 ]] && wait_for_node_ready
 
 if ((started)); then
   say "cluster ready in $((SECONDS - started_at)) s"

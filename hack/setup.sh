@@ -15,6 +15,8 @@ packages=(
   postgresql postgresql-contrib postgresql-client
   # the local cluster: certificates, process and network tools
   openssl curl procps iproute2 util-linux psmisc
+  # the local cluster's node: container runtime, pod network, image builds (hack/lib/node.sh, hack/images.sh)
+  containerd runc containernetworking-plugins iptables conntrack buildah debootstrap
 )
 
 missing=()

@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Shared by hack/cluster-up.sh, hack/cluster-down.sh and hack/tests/: where the local cluster keeps its
 # state, which ports its components listen on, and how to tell that a process is one cluster-up started.
 # Source it; it defines variables and functions only.
@@ -23,8 +24,29 @@ service_cidr=10.96.0.0/16
 kubernetes_service_ip=10.96.0.1
 cluster_cidr=10.244.0.0/16
 
-# Control-plane components in start order; cluster-down stops them in reverse.
+kubelet_port=${CLUSTER_KUBELET_PORT:-10250}
+kubelet_healthz_port=${CLUSTER_KUBELET_HEALTHZ_PORT:-10248}
+kube_proxy_metrics_port=${CLUSTER_KUBE_PROXY_METRICS_PORT:-10249}
+kube_proxy_healthz_port=${CLUSTER_KUBE_PROXY_HEALTHZ_PORT:-10256}
+
+# The node (issue: real pods): containerd with its own config/socket/state under .cluster/, the kubelet,
+# kube-proxy, and a CNI bridge. CLUSTER_NODE=0 runs the control plane alone.
+cluster_node=${CLUSTER_NODE:-1}
+node_name=$(hostname | tr '[:upper:]' '[:lower:]')
+containerd_dir=$cluster_dir/containerd
+containerd_socket=$containerd_dir/containerd.sock
+pod_bridge=wo-cni0
+pod_cidr=10.244.0.0/24
+pod_gateway=10.244.0.1
+sandbox_image=localhost/pause:local
+
+# Components in start order; cluster-down stops them in reverse.
 control_plane_components=(etcd kube-apiserver kube-controller-manager kube-scheduler)
+node_components=(containerd kubelet kube-proxy)
+cluster_components=("${control_plane_components[@]}")
+[[ $cluster_node == 1 ]] && cluster_components+=("${node_components[@]}")
+# cluster-down stops every component that may run, whatever CLUSTER_NODE says now.
+all_components=("${control_plane_components[@]}" "${node_components[@]}")
 
 # The ports each component listens on (all must be free before it starts).
 component_ports() {
@@ -33,7 +55,18 @@ component_ports() {
     kube-apiserver) echo "$apiserver_port" ;;
     kube-controller-manager) echo "$controller_manager_port" ;;
     kube-scheduler) echo "$scheduler_port" ;;
+    containerd) echo "" ;;
+    kubelet) echo "$kubelet_port $kubelet_healthz_port" ;;
+    kube-proxy) echo "$kube_proxy_metrics_port $kube_proxy_healthz_port" ;;
     *) echo "cluster: unknown component $1" >&2; return 1 ;;
+  esac
+}
+
+# The executable a component runs: ours from build/k8s/bin, except Debian's containerd.
+component_binary() {
+  case $1 in
+    containerd) echo /usr/bin/containerd ;;
+    *) echo "$cluster_bin/$1" ;;
   esac
 }
 
@@ -49,21 +82,20 @@ owned_pid() {
   pid=$(<"$pidfile")
   [[ $pid =~ ^[0-9]+$ ]] || return 0
   exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || return 0
-  [[ ${exe% (deleted)} == "$cluster_bin/$component" ]] && echo "$pid"
+  [[ ${exe% (deleted)} == "$(component_binary "$component")" ]] && echo "$pid"
   return 0
 }
 
 # Pids of processes running one of our component binaries with this cluster directory on their command
 # line but not recorded in a pidfile (e.g. the pidfile was removed by hand while they ran).
 stray_pids() {
-  local component=$1 proc pid exe recorded
+  local component=$1 pid exe recorded binary
   recorded=$(owned_pid "$component")
-  for proc in /proc/[0-9]*; do
-    pid=${proc#/proc/}
+  binary=$(component_binary "$component")
+  for pid in $(pgrep -f -- "$cluster_dir/"); do
     [[ $pid == "$recorded" ]] && continue
-    exe=$(readlink "$proc/exe" 2>/dev/null) || continue
-    [[ ${exe% (deleted)} == "$cluster_bin/$component" ]] || continue
-    tr '\0' '\n' <"$proc/cmdline" 2>/dev/null | grep -qF "$cluster_dir/" && echo "$pid"
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null) || continue
+    [[ ${exe% (deleted)} == "$binary" ]] && echo "$pid"
   done
   return 0
 }
@@ -117,14 +149,17 @@ component_healthy() {
     kube-apiserver) [[ $(curl -fsS --max-time 3 "${curl_tls[@]}" "https://127.0.0.1:$apiserver_port/readyz" 2>/dev/null) == ok ]] ;;
     kube-controller-manager) [[ $(curl -fsS --max-time 3 "${curl_tls[@]}" "https://127.0.0.1:$controller_manager_port/healthz" 2>/dev/null) == ok ]] ;;
     kube-scheduler) [[ $(curl -fsS --max-time 3 "${curl_tls[@]}" "https://127.0.0.1:$scheduler_port/healthz" 2>/dev/null) == ok ]] ;;
+    containerd) ctr --address "$containerd_socket" --timeout 3s version >/dev/null 2>&1 ;;
+    kubelet) [[ $(curl -fsS --max-time 3 "http://127.0.0.1:$kubelet_healthz_port/healthz" 2>/dev/null) == ok ]] ;;
+    kube-proxy) curl -fsS --max-time 3 "http://127.0.0.1:$kube_proxy_healthz_port/healthz" >/dev/null 2>&1 ;;
     *) return 1 ;;
   esac
 }
 
-# Succeeds when every control-plane component runs from this checkout and is healthy.
-control_plane_running() {
+# Succeeds when every component runs from this checkout and is healthy.
+cluster_running() {
   local component
-  for component in "${control_plane_components[@]}"; do
+  for component in "${cluster_components[@]}"; do
     [[ -n $(owned_pid "$component") ]] && component_healthy "$component" || return 1
   done
 }

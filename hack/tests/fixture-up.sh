@@ -8,7 +8,7 @@ source "$(dirname "$0")/../lib/cluster.sh"
 marker=${1:?usage: fixture-up.sh MARKER}
 
 rm -f "$marker"
-if control_plane_running; then
+if cluster_running; then
   echo "fixture: a local cluster is already running; the tests use it and leave it up"
 else
   # Recorded before starting, so that the cleanup also stops a half-started cluster.
@@ -16,3 +16,7 @@ else
 fi
 make -C "$cluster_root" --no-print-directory k8s-build
 "$cluster_root/hack/cluster-up.sh"
+if [[ $cluster_node == 1 ]]; then
+  # The node tests' image (cached: seconds when nothing changed).
+  "$cluster_root/hack/images.sh" hack/tests/testdata/Dockerfile.probe:localhost/hacktest/probe:dev
+fi
