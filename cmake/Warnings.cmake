@@ -3,7 +3,10 @@ add_library(wo_warnings INTERFACE)
 target_compile_options(wo_warnings INTERFACE
   -Wall -Wextra -Wpedantic -Werror
   -Wshadow=local -Wnon-virtual-dtor -Wold-style-cast -Wcast-align -Woverloaded-virtual
-  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough)
+  -Wdouble-promotion -Wformat=2 -Wimplicit-fallthrough
+  # GCC 12 reports false -Wrestrict positives inside libstdc++'s std::string at -O3 (GCC bug 105651),
+  # which broke Release builds (the images); the warning stays off until the compiler is fixed.
+  -Wno-restrict)
 
 # wo_add_test(NAME LABEL SOURCES ... LIBS ... [PROPERTIES ...]): one GoogleTest executable whose tests
 # ctest runs under LABEL (unit, integration or e2e); PROPERTIES are extra ctest properties for each test
