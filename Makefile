@@ -8,9 +8,12 @@ BUILD_TYPE ?= RelWithDebInfo
 CTEST_ARGS ?=
 JOBS ?= $(shell nproc)
 export KUBECONFIG ?= $(CURDIR)/.cluster/kubeconfig
+# ccache hits across checkouts in different folders (CI clones into a new one each run).
+export CCACHE_BASEDIR ?= $(CURDIR)
+export CCACHE_NOHASHDIR ?= true
 
-.PHONY: help setup build configure test test-unit test-integration test-e2e lint fmt clean \
-        k8s-build cluster-up cluster-down cluster-wipe
+.PHONY: help setup build configure test test-unit test-integration test-e2e lint fmt fuzz bench clean \
+        k8s-build cluster-up cluster-down cluster-wipe images
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^[a-z0-9-]+:.*## / {printf "  make %-18s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -41,8 +44,11 @@ test-e2e: build ## Run the end-to-end suite only (real cluster from hack/)
 k8s-build: ## Build the pinned Kubernetes components and etcd (cached; seconds when nothing changed)
 	@hack/k8s/build.sh
 
-cluster-up: k8s-build ## Start the local cluster (.cluster/kubeconfig); idempotent
+cluster-up: k8s-build ## Start the local cluster, control plane and node (.cluster/kubeconfig); idempotent
 	@hack/cluster-up.sh
+
+images: cluster-up ## Build the worker and operator images offline and load them into the node
+	@hack/images.sh
 
 cluster-down: ## Stop the local cluster, keeping its state in .cluster/
 	@hack/cluster-down.sh
@@ -50,8 +56,14 @@ cluster-down: ## Stop the local cluster, keeping its state in .cluster/
 cluster-wipe: ## Stop the local cluster and delete its state
 	@hack/cluster-down.sh --wipe
 
+bench: build cluster-up ## Run the worker and operator benchmarks; writes docs/benchmarks.md and .json
+	@BUILD_DIR=$(BUILD_DIR) hack/bench.sh
+
 lint: $(BUILD_DIR)/build.ninja ## clang-format check and clang-tidy over the project's C++
 	@hack/lint.sh $(BUILD_DIR)
+
+fuzz: ## Fuzz the WorkerJob parsers (libFuzzer, ASan, UBSan) for FUZZ_SECONDS (default 60)
+	@BUILD_DIR=$(BUILD_DIR) hack/fuzz.sh
 
 fmt: ## Format the project's C++ with clang-format
 	@hack/lint.sh --fix

@@ -167,6 +167,7 @@ int main(int argc, char** argv) {
   flags.add_int("records", "", 100000, "records per throughput run");
   flags.add_int("latency-samples", "", 1000, "sequential samples with NOTIFY (without: a fifth of it)");
   flags.add_string("output", "", "", "also write the Markdown report to this file");
+  flags.add_string("json", "", "", "also write the figures as JSON to this file");
   flags.add_repeated("concurrency", "", "handler concurrency of a throughput run (repeatable; default 1, 8, 32)");
   flags.add_bool("skip-latency", "", false, "throughput only");
   try {
@@ -199,9 +200,14 @@ int main(int argc, char** argv) {
     levels.clear();
     for (const auto& c : flags.get_repeated("concurrency")) levels.push_back(std::stoi(c));
   }
+  std::string json = "{\"records\":" + std::to_string(n) + ",\"throughput\":[";
   for (int c : levels) {
     double raw = raw_rate(dsn, n, c);
     double fw = framework_rate(dsn, n, c);
+    char entry[256];
+    std::snprintf(entry, sizeof entry, "%s{\"concurrency\":%d,\"framework_per_s\":%.1f,\"raw_per_s\":%.1f,\"ratio\":%.3f}",
+                  c == levels.front() ? "" : ",", c, fw, raw, fw / raw);
+    json += entry;
     char line[256];
     std::snprintf(line, sizeof line, "| %d | %.0f | %.0f | %.0f %% |\n", c, fw, raw, 100.0 * fw / raw);
     out << line;
@@ -212,9 +218,14 @@ int main(int argc, char** argv) {
       flags.get_bool("skip-latency") ? std::vector<bool>{} : std::vector<bool>{true, false};
   lat << "\n## Enqueue-to-start latency (ms; sequential, from just before COMMIT to the handler's start)\n\n"
       << "| wake-up | samples | p50 | p99 | max |\n|---|---|---|---|---|\n";
+  json += "],\"latency\":[";
   for (bool notify : wakeups) {
     milliseconds poll = notify ? milliseconds(1000) : milliseconds(100);
     Latency l = latency(dsn, notify, poll, notify ? samples : std::max(1, samples / 5));
+    char entry[256];
+    std::snprintf(entry, sizeof entry, "%s{\"notify\":%s,\"samples\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}",
+                  notify ? "" : ",", notify ? "true" : "false", l.samples, l.p50_ms, l.p99_ms, l.max_ms);
+    json += entry;
     char line[256];
     std::snprintf(line, sizeof line, "| %s | %d | %.2f | %.2f | %.2f |\n",
                   notify ? "NOTIFY (poll 1s fallback)" : "polling only, poll_interval 100ms", l.samples, l.p50_ms,
@@ -225,7 +236,9 @@ int main(int argc, char** argv) {
     out << lat.str();
     std::cout << lat.str() << std::flush;
   }
+  json += "]}";
   if (std::string path = flags.get_string("output"); !path.empty()) std::ofstream(path) << out.str();
+  if (std::string path = flags.get_string("json"); !path.empty()) std::ofstream(path) << json << "\n";
   log::shutdown();
   return 0;
 }
