@@ -41,7 +41,7 @@ class OperatorTest : public ::testing::Test {
   // A WorkerJob manifest with the test's namespace.
   value workerjob(const std::string& name, const std::string& job, const std::string& extra_spec = "") {
     return value::parse(R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob","metadata":{"name":")" + name +
-                        R"(","namespace":")" + ns() + R"("},"spec":{"job":")" + job +
+                        R"(","namespace":")" + ns() + R"("},"spec":{"replicas":0,"job":")" + job +
                         R"(","resources":{"requests":{"cpu":"100m","memory":"100M"},"limits":{"cpu":"1","memory":"500M"}})" +
                         extra_spec + "}}");
   }
@@ -67,6 +67,8 @@ TEST_F(OperatorTest, SamplesBecomeDeploymentsWithTheContractsFields) {
     for (value doc : load_manifests(entry.path().string())) {
       if (!doc.has_field("kind") || doc.at("kind").as_string() != "WorkerJob") continue;
       doc["metadata"]["namespace"] = value::string(ns());
+      // The rendering is what this test checks: no pods, so it never competes for the node.
+      doc["spec"]["replicas"] = value::number(0);
       kubectl_apply(doc.serialize());
       jobs.push_back(doc);
     }
