@@ -7,6 +7,8 @@
 #include <random>
 #include <vector>
 
+#include "jobs/demo/demo_job.h"
+
 #include "core/config.h"
 #include "core/periodic.h"
 #include "core/registry.h"
@@ -63,7 +65,9 @@ class LeakRoutine : public wo::worker::Routine {
   long long mb_;
 };
 
-std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobContext& ctx) {
+}  // namespace
+
+std::vector<std::unique_ptr<wo::worker::Routine>> build_demo_job(const wo::worker::JobContext& ctx) {
   wo::worker::ConfigReader r(ctx.config);
   auto options = queue::read_queue_options(r);
   auto sleep = r.duration("sleep", milliseconds(100));
@@ -111,18 +115,26 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
   return out;
 }
 
+const std::string& demo_job_config_help() {
+  static const std::string help = std::string(
+                                      "sleep (100ms): time spent per record (cancellable)\n"
+                                      "fail_percent (0): share of runs that fail (0-100)\n"
+                                      "produce_per_second (0): records this job enqueues itself each second\n"
+                                      "crash_after (0 = never): exit with status 3 after this long (a crashing job)\n"
+                                      "leak_mb_per_second (0): leak this much memory per second (until OOMKilled)\n") +
+                                  queue::kQueueOptionsHelp;
+  return help;
+}
+
+namespace {
+
 // Static registration may only throw on allocation failure, which terminating at startup handles correctly.
 // NOLINTNEXTLINE(cert-err58-cpp)
 const wo::worker::Registrar registrar({
     .name = "demo.sleep",
     .description = "DEMO ONLY: processes queue records by sleeping; can fail, crash or leak memory on purpose",
-    .config_help = std::string("sleep (100ms): time spent per record (cancellable)\n"
-                               "fail_percent (0): share of runs that fail (0-100)\n"
-                               "produce_per_second (0): records this job enqueues itself each second\n"
-                               "crash_after (0 = never): exit with status 3 after this long (a crashing job)\n"
-                               "leak_mb_per_second (0): leak this much memory per second (until OOMKilled)\n") +
-                   queue::kQueueOptionsHelp,
-    .build = &build,
+    .config_help = demo_job_config_help(),
+    .build = &build_demo_job,
 });
 
 }  // namespace
