@@ -11,6 +11,10 @@ using web::json::value;
 // While a pod is failing, look again after this long even without an event: the failure window of a
 // container that runs again between crashes ends without the API server telling anyone.
 constexpr std::chrono::seconds kDegradedRecheck{30};
+// After writing the Deployment, its status is stale until the Deployment controller has seen the change
+// (milliseconds later, which brings an event and another reconcile). A status derived now would be
+// overwritten at once, so it is written then instead; this delay only matters if no event comes.
+constexpr std::chrono::seconds kStatusAfterWrite{2};
 
 bool owned_by(const value& object, const std::string& uid) {
   if (!object.has_field("metadata") || !object.at("metadata").has_field("ownerReferences")) return false;
@@ -117,7 +121,7 @@ WorkerJobReconciler::Applied WorkerJobReconciler::apply_desired(const api::Worke
     log::info("updated deployment", {{"namespace", ns}, {"name", name}, {"job", job.spec.job}});
     events_.record(raw, "Normal", "DeploymentUpdated", "Updated Deployment " + name + " to the desired state");
   }
-  return {applied, {}};
+  return {applied, {}, true};
 }
 
 void WorkerJobReconciler::write_status(const api::WorkerJob& job, const api::WorkerJobStatus& status) {
@@ -197,6 +201,7 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
   if (!rendered.ok()) return report_invalid(*raw, "InvalidSpec", rendered.error_text());
 
   const Applied applied = apply_desired(job, *raw, *rendered.value);
+  if (applied.deployment_written) return {std::chrono::duration_cast<std::chrono::milliseconds>(kStatusAfterWrite)};
 
   Observed observed;
   observed.blocked = applied.blocked;

@@ -48,6 +48,7 @@ class WorkerJobReconciler : public runtime::Reconciler {
   struct Applied {
     web::json::value deployment;  // null when blocked
     std::optional<Problem> blocked;
+    bool deployment_written = false;  // this reconcile created or changed the Deployment
   };
   Applied apply_desired(const api::WorkerJob& job, const web::json::value& raw, const Rendered& desired);
   // The live object of that name: from the cache, else from the API server (null when absent).
