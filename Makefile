@@ -12,7 +12,7 @@ export KUBECONFIG ?= $(CURDIR)/.cluster/kubeconfig
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
-.PHONY: help setup build configure test test-unit test-integration test-e2e lint fmt fuzz bench clean \
+.PHONY: help setup build configure test test-unit test-integration test-e2e lint fmt fuzz bench demo deploy undeploy kind-e2e clean \
         k8s-build cluster-up cluster-down cluster-wipe images
 
 help: ## List the targets
@@ -55,6 +55,18 @@ cluster-down: ## Stop the local cluster, keeping its state in .cluster/
 
 cluster-wipe: ## Stop the local cluster and delete its state
 	@hack/cluster-down.sh --wipe
+
+deploy: images ## Install the CRD and the operator in the local cluster (kubectl apply -k manifests/)
+	@hack/deploy.sh
+
+undeploy: ## Remove the operator (the CRD and every WorkerJob stay; UNDEPLOY_CRD=1 removes them too)
+	@hack/undeploy.sh
+
+kind-e2e: build ## For users with Docker: the e2e suite on a throwaway kind cluster
+	@hack/kind-e2e.sh
+
+demo: setup build images ## From nothing to a running system: cluster, Postgres, operator, the sample jobs
+	@hack/demo.sh
 
 bench: build cluster-up ## Run the worker and operator benchmarks; writes docs/benchmarks.md and .json
 	@BUILD_DIR=$(BUILD_DIR) hack/bench.sh
