@@ -15,7 +15,8 @@ kc() { "$root/build/k8s/bin/kubectl" --kubeconfig "$root/.cluster/kubeconfig" "$
 step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
 
 pg_bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
-pg_dir=$root/.cluster/demo-postgres
+# Not under .cluster/, which is private to root (it holds keys): the postgres user must reach this.
+pg_dir=$root/.demo/postgres
 pg_port=${DEMO_POSTGRES_PORT:-55432}
 pg_password_file=$pg_dir/password
 tables=(campaigns_sync_registry campaigns_reconciler campaigns_spec_expire)
@@ -26,6 +27,7 @@ psql_demo() { runuser -u postgres -- psql -h "$pg_dir" -p "$pg_port" -d campaign
 postgres_up() {
   if [[ ! -f $pg_dir/data/PG_VERSION ]]; then
     mkdir -p "$pg_dir"
+    chmod 755 "$root/.demo"
     chown postgres "$pg_dir"
     head -c 18 /dev/urandom | base64 | tr -d '/+=' > "$pg_password_file"
     pg initdb -D "$pg_dir/data" -U postgres --auth-local=trust --auth-host=scram-sha-256 >/dev/null
