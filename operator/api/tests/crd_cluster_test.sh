@@ -27,6 +27,12 @@ k version >/dev/null || { echo "no API server reachable with KUBECONFIG=$KUBECON
 # --- the CRD ----------------------------------------------------------------------------------
 k apply --server-side --force-conflicts -f "$ROOT/crds/workerjob.yaml" >/dev/null
 k wait --for=condition=Established crd/workerjobs.worker.dev --timeout=30s >/dev/null && pass "CRD established"
+# Discovery and the OpenAPI document lag Established a little: wait (with a deadline) until explain works.
+deadline=$((SECONDS + 60))
+until k explain workerjob.spec.resources >/dev/null 2>&1; do
+  [[ $SECONDS -lt $deadline ]] || { echo "workerjob not served by discovery/OpenAPI within 60 s" >&2; exit 1; }
+  sleep 0.5
+done
 
 explain="$(k explain workerjob.spec.resources | tr -s " \n" "  ")"  # unwrap the text
 for want in "Compute resources of the worker container" "limits" "requests" "Each limit must be at least its request"; do

@@ -184,6 +184,10 @@ void install_crd() {
   if (!r.ok()) throw std::runtime_error("applying the CRD failed: " + r.err);
   const auto w = kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/workerjobs.worker.dev"});
   if (!w.ok()) throw std::runtime_error("the CRD did not become Established: " + w.err);
+  // Discovery lags Established a little; kubectl needs it to resolve "workerjobs".
+  if (!wait_until(std::chrono::seconds(60), [] { return kubectl({"get", "workerjobs", "-A"}).ok(); })) {
+    throw std::runtime_error("workerjobs not served by discovery within 60 s of the CRD becoming Established");
+  }
 }
 
 TestNamespace::TestNamespace(const std::string& prefix) : name_("e2e-" + prefix + "-" + random_suffix()) {
