@@ -15,13 +15,13 @@
 #include "kube/informer.h"
 #include "runtime/event_recorder.h"
 #include "runtime/manager.h"
-#include "workerjob/controller.h"
 #include "wo/cli.h"
 #include "wo/health.h"
 #include "wo/http_server.h"
 #include "wo/log.h"
 #include "wo/metrics.h"
 #include "wo/process.h"
+#include "workerjob/controller.h"
 
 namespace {
 

@@ -38,7 +38,9 @@ int nesting_depth(std::string_view text) {
 }
 
 // cpprest's serializer escapes quotes, backslashes and control characters and keeps UTF-8 as is.
-void append_string(std::string& out, const std::string& s) { out += web::json::value::string(s).serialize(); }
+void append_string(std::string& out, const std::string& s) {
+  out += web::json::value::string(s).serialize();
+}
 
 void append_number(std::string& out, const web::json::number& n) {
   char buf[64];
@@ -58,14 +60,24 @@ void append_number(std::string& out, const web::json::number& n) {
   out.append(buf, r.ptr);
 }
 
-void append_indent(std::string& out, int depth) { out.append(static_cast<std::size_t>(depth) * 2, ' '); }
+void append_indent(std::string& out, int depth) {
+  out.append(static_cast<std::size_t>(depth) * 2, ' ');
+}
 
 void append_pretty(std::string& out, const web::json::value& v, int depth) {
   switch (v.type()) {
-    case web::json::value::Null: out += "null"; return;
-    case web::json::value::Boolean: out += v.as_bool() ? "true" : "false"; return;
-    case web::json::value::Number: append_number(out, v.as_number()); return;
-    case web::json::value::String: append_string(out, v.as_string()); return;
+    case web::json::value::Null:
+      out += "null";
+      return;
+    case web::json::value::Boolean:
+      out += v.as_bool() ? "true" : "false";
+      return;
+    case web::json::value::Number:
+      append_number(out, v.as_number());
+      return;
+    case web::json::value::String:
+      append_string(out, v.as_string());
+      return;
     case web::json::value::Array: {
       const auto& a = v.as_array();
       if (a.size() == 0) {

@@ -3,9 +3,15 @@
 namespace wo::api {
 namespace {
 
-bool is_lower_alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9'); }
-bool is_alpha(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
-bool is_alnum(char c) { return is_alpha(c) || (c >= '0' && c <= '9'); }
+bool is_lower_alnum(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+bool is_alpha(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+}
+bool is_alnum(char c) {
+  return is_alpha(c) || (c >= '0' && c <= '9');
+}
 
 // Dot-separated DNS labels with a total length bound.
 bool is_dotted_labels(std::string_view s, std::size_t max_length) {
@@ -42,9 +48,13 @@ bool is_dns_label(std::string_view s) {
   return true;
 }
 
-bool is_dns_subdomain(std::string_view s) { return is_dotted_labels(s, 253); }
+bool is_dns_subdomain(std::string_view s) {
+  return is_dotted_labels(s, 253);
+}
 
-bool is_job_name(std::string_view s) { return is_dotted_labels(s, 63); }
+bool is_job_name(std::string_view s) {
+  return is_dotted_labels(s, 63);
+}
 
 bool is_qualified_name(std::string_view s) {
   const std::size_t slash = s.find('/');
@@ -52,7 +62,9 @@ bool is_qualified_name(std::string_view s) {
   return is_dns_subdomain(s.substr(0, slash)) && is_name_part(s.substr(slash + 1));
 }
 
-bool is_label_value(std::string_view s) { return s.empty() || is_name_part(s); }
+bool is_label_value(std::string_view s) {
+  return s.empty() || is_name_part(s);
+}
 
 bool is_env_var_name(std::string_view s) {
   if (s.empty() || s.size() > 256) return false;

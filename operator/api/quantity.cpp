@@ -91,23 +91,25 @@ bool fail(std::string* error, std::string message) {
   return false;
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Reads the suffix into a power of ten and a power of two.
 bool parse_suffix(std::string_view suffix, int& exp10, int& exp2, std::string* error) {
   exp10 = 0;
   exp2 = 0;
   if (suffix.empty()) return true;
-  static constexpr std::pair<std::string_view, int> kDecimal[] = {
-      {"n", -9}, {"u", -6}, {"m", -3}, {"k", 3}, {"M", 6}, {"G", 9}, {"T", 12}, {"P", 15}, {"E", 18}};
+  static constexpr std::pair<std::string_view, int> kDecimal[] = {{"n", -9}, {"u", -6}, {"m", -3}, {"k", 3}, {"M", 6},
+                                                                  {"G", 9},  {"T", 12}, {"P", 15}, {"E", 18}};
   for (const auto& [name, power] : kDecimal) {
     if (suffix == name) {
       exp10 = power;
       return true;
     }
   }
-  static constexpr std::pair<std::string_view, int> kBinary[] = {
-      {"Ki", 10}, {"Mi", 20}, {"Gi", 30}, {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
+  static constexpr std::pair<std::string_view, int> kBinary[] = {{"Ki", 10}, {"Mi", 20}, {"Gi", 30},
+                                                                 {"Ti", 40}, {"Pi", 50}, {"Ei", 60}};
   for (const auto& [name, power] : kBinary) {
     if (suffix == name) {
       exp2 = power;
@@ -194,6 +196,8 @@ int Quantity::compare(const Quantity& other) const {
   return nanos_ < other.nanos_ ? -1 : 1;
 }
 
-int Quantity::sign() const { return nanos_ == 0 ? 0 : (nanos_ < 0 ? -1 : 1); }
+int Quantity::sign() const {
+  return nanos_ == 0 ? 0 : (nanos_ < 0 ? -1 : 1);
+}
 
 }  // namespace wo::api

@@ -18,7 +18,9 @@ using StringCheck = std::function<std::optional<std::string>(const std::string&)
 std::string child(const std::string& path, std::string_view name) {
   return path.empty() ? std::string(name) : path + "." + std::string(name);
 }
-std::string item(const std::string& path, std::size_t index) { return path + "[" + std::to_string(index) + "]"; }
+std::string item(const std::string& path, std::size_t index) {
+  return path + "[" + std::to_string(index) + "]";
+}
 // Map keys: plain words read as fields, anything else (dots, slashes) in brackets.
 std::string key_path(const std::string& path, const std::string& key) {
   bool plain = !key.empty();
@@ -32,12 +34,18 @@ std::string key_path(const std::string& path, const std::string& key) {
 
 std::string type_name(const value& v) {
   switch (v.type()) {
-    case value::Null: return "null";
-    case value::Boolean: return "a boolean";
-    case value::Number: return "a number";
-    case value::String: return "a string";
-    case value::Array: return "a list";
-    case value::Object: return "an object";
+    case value::Null:
+      return "null";
+    case value::Boolean:
+      return "a boolean";
+    case value::Number:
+      return "a number";
+    case value::String:
+      return "a string";
+    case value::Array:
+      return "a list";
+    case value::Object:
+      return "an object";
   }
   return "unknown";
 }
@@ -113,7 +121,8 @@ class Fields {
     }
     const std::string& s = v->as_string();
     if (s.size() > max_length) {
-      error(name, "must be at most " + std::to_string(max_length) + " characters (is " + std::to_string(s.size()) + ")");
+      error(name,
+            "must be at most " + std::to_string(max_length) + " characters (is " + std::to_string(s.size()) + ")");
       return false;
     }
     if (check) {
@@ -137,7 +146,8 @@ class Fields {
     const value* v = get(name);
     if (v == nullptr) return true;
     if (!v->is_number() || !v->as_number().is_int64()) {
-      error(name, "must be an integer, not " + (v->is_number() ? std::string("a fraction or a huge number") : type_name(*v)));
+      error(name,
+            "must be an integer, not " + (v->is_number() ? std::string("a fraction or a huge number") : type_name(*v)));
       return false;
     }
     const std::int64_t n = v->as_number().to_int64();
@@ -239,7 +249,9 @@ void read_list(Fields& f, std::string_view name, web::json::value& out, std::siz
 
 // --- metadata -------------------------------------------------------------------------------
 
-std::optional<std::string> any_string(const std::string&) { return std::nullopt; }
+std::optional<std::string> any_string(const std::string&) {
+  return std::nullopt;
+}
 
 void parse_metadata(const value& v, const std::string& path, ObjectMeta& out, Errors& errors) {
   Fields f(v, path, errors, /*strict=*/false);  // metadata carries many server-owned fields
@@ -381,7 +393,8 @@ void parse_env(Fields& spec, WorkerJobSpec& out) {
     if (f.required_string("name", name, 256, [](const std::string& s) -> std::optional<std::string> {
           if (is_env_var_name(s)) return std::nullopt;
           return "must be a valid environment variable name (letters, digits, '_', '-', '.'; not starting with a "
-                 "digit), not " + quoted(s);
+                 "digit), not " +
+                 quoted(s);
         })) {
       if (!names.insert(name).second) f.error("name", "duplicate environment variable " + quoted(name));
     }
@@ -464,7 +477,8 @@ std::optional<std::string> check_pod_label_key(const std::string& s) {
 std::optional<std::string> check_label_value(const std::string& s) {
   if (is_label_value(s)) return std::nullopt;
   return "must be a valid label value (at most 63 letters, digits, '-', '_', '.', starting and ending with a letter "
-         "or digit), not " + quoted(s);
+         "or digit), not " +
+         quoted(s);
 }
 
 void check_toleration(const value& v, const std::string& path, Errors& errors) {
@@ -659,8 +673,8 @@ Parsed<WorkerJob> parse_workerjob(std::string_view json_text) {
 std::vector<FieldError> validate_update(const WorkerJobSpec& old_spec, const WorkerJobSpec& new_spec) {
   std::vector<FieldError> errors;
   if (old_spec.job != new_spec.job) {
-    errors.push_back({"spec.job", "is immutable (was " + quoted(old_spec.job) +
-                                      "); create a new WorkerJob to run a different job"});
+    errors.push_back(
+        {"spec.job", "is immutable (was " + quoted(old_spec.job) + "); create a new WorkerJob to run a different job"});
   }
   return errors;
 }

@@ -25,7 +25,7 @@ inline constexpr std::string_view kPlural = "workerjobs";
 
 // Bounds shared with the CRD (crds/workerjob.yaml); change both together.
 inline constexpr int kMaxNameLength = 63;  // metadata.name becomes a label value
-inline constexpr int kMaxJobLength = 63;  // spec.job becomes the worker.dev/job label value
+inline constexpr int kMaxJobLength = 63;   // spec.job becomes the worker.dev/job label value
 inline constexpr int kMaxReplicas = 100;
 inline constexpr int kMaxImageLength = 512;
 inline constexpr int kMaxArgs = 64;

@@ -34,8 +34,7 @@ constexpr std::string_view kTagSeq = "tag:yaml.org,2002:seq";
 
 class ConvertError : public std::runtime_error {
  public:
-  ConvertError(const YAML::Mark& mark, const std::string& what)
-      : std::runtime_error(where(mark) + what) {}
+  ConvertError(const YAML::Mark& mark, const std::string& what) : std::runtime_error(where(mark) + what) {}
   static std::string where(const YAML::Mark& mark) {
     if (mark.is_null()) return "";
     return "line " + std::to_string(mark.line + 1) + ", column " + std::to_string(mark.column + 1) + ": ";
@@ -49,7 +48,9 @@ bool is_one_of(std::string_view s, std::initializer_list<std::string_view> optio
   return false;
 }
 
-bool is_null_word(std::string_view s) { return is_one_of(s, {"", "~", "null", "Null", "NULL"}); }
+bool is_null_word(std::string_view s) {
+  return is_one_of(s, {"", "~", "null", "Null", "NULL"});
+}
 bool is_true_word(std::string_view s) {
   return is_one_of(s, {"y", "Y", "yes", "Yes", "YES", "on", "On", "ON", "true", "True", "TRUE"});
 }
@@ -57,11 +58,13 @@ bool is_false_word(std::string_view s) {
   return is_one_of(s, {"n", "N", "no", "No", "NO", "off", "Off", "OFF", "false", "False", "FALSE"});
 }
 bool is_special_float_word(std::string_view s) {
-  return is_one_of(s, {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf",
-                       "-.INF"});
+  return is_one_of(
+      s, {".nan", ".NaN", ".NAN", ".inf", ".Inf", ".INF", "+.inf", "+.Inf", "+.INF", "-.inf", "-.Inf", "-.INF"});
 }
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // go-yaml v2's float syntax: ^[-+]?(\.[0-9]+|[0-9]+(\.[0-9]*)?)([eE][-+]?[0-9]+)?$
 bool matches_yaml_float(std::string_view s) {
@@ -202,9 +205,12 @@ web::json::value resolve_plain(const std::string& in, const YAML::Mark& mark) {
 // Text of a resolved scalar used as a mapping key (sigs.k8s.io/yaml stringifies non-string keys).
 std::string key_text(const web::json::value& key) {
   switch (key.type()) {
-    case web::json::value::String: return key.as_string();
-    case web::json::value::Boolean: return key.as_bool() ? "true" : "false";
-    case web::json::value::Null: return "null";
+    case web::json::value::String:
+      return key.as_string();
+    case web::json::value::Boolean:
+      return key.as_bool() ? "true" : "false";
+    case web::json::value::Null:
+      return "null";
     case web::json::value::Number: {
       const auto& n = key.as_number();
       if (n.is_int64()) return std::to_string(n.to_int64());
@@ -213,7 +219,8 @@ std::string key_text(const web::json::value& key) {
       const auto r = std::to_chars(buf, buf + sizeof buf, n.to_double());
       return std::string(buf, r.ptr);
     }
-    default: return key.serialize();
+    default:
+      return key.serialize();
   }
 }
 
@@ -226,7 +233,8 @@ class Builder final : public YAML::EventHandler {
 
   void OnDocumentStart(const YAML::Mark& mark) override {
     // The parser made no progress since the last (empty) document: it is stuck on a token.
-    if (!documents_started_.empty() && same(documents_started_.back(), mark) && last_was_empty_) throw ConvertError(mark, "unexpected content here (a stray ',' or similar)");
+    if (!documents_started_.empty() && same(documents_started_.back(), mark) && last_was_empty_)
+      throw ConvertError(mark, "unexpected content here (a stray ',' or similar)");
     documents_started_.push_back(mark);
     root_.reset();
   }
@@ -282,8 +290,8 @@ class Builder final : public YAML::EventHandler {
   void count(long nodes, const YAML::Mark& mark) {
     nodes_ += nodes;
     if (nodes_ > kMaxNodes) {
-      throw ConvertError(mark, "document too large (more than " + std::to_string(kMaxNodes) +
-                                   " nodes after expanding aliases)");
+      throw ConvertError(
+          mark, "document too large (more than " + std::to_string(kMaxNodes) + " nodes after expanding aliases)");
     }
   }
 
@@ -348,7 +356,8 @@ class Builder final : public YAML::EventHandler {
       return;
     }
     if (!parent.have_key) {
-      if (v.is_array() || v.is_object()) throw ConvertError(mark, "a mapping key must be a scalar, not a list or mapping");
+      if (v.is_array() || v.is_object())
+        throw ConvertError(mark, "a mapping key must be a scalar, not a list or mapping");
       parent.have_key = true;
       parent.key_is_merge = plain_key_text != nullptr && *plain_key_text == "<<";
       parent.key = parent.key_is_merge ? "<<" : key_text(v);

@@ -12,8 +12,8 @@
 namespace wo::kube {
 namespace {
 
-using web::json::value;
 using web::http::methods;
+using web::json::value;
 
 // After this many transport failures in a row the HTTP clients are rebuilt: cpprestsdk can leave a
 // client unusable after a server restart (cpp-stack.md §2.7d).
@@ -43,7 +43,9 @@ std::string name_of(const value& object, const std::string& context) {
 
 }  // namespace
 
-std::string ResourceRef::base_path() const { return group.empty() ? "/api/" + version : "/apis/" + group + "/" + version; }
+std::string ResourceRef::base_path() const {
+  return group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
+}
 
 std::string meta_string(const value& object, const char* field) {
   if (!object.is_object() || !object.has_field("metadata")) return {};
@@ -75,12 +77,12 @@ Client::Client(Config config, ClientOptions options)
   }
   if (config_.ca_pem.empty()) throw ConfigError(config_.source + ": no cluster CA; TLS must be verified");
   if (options_.metrics != nullptr) {
-    requests_ = &options_.metrics->counter("rest_client_requests_total",
-                                           "API server requests by verb and HTTP status code (\"<error>\": no response).",
-                                           {"verb", "code"});
-    durations_ = &options_.metrics->histogram("rest_client_request_duration_seconds",
-                                              "API server request latency until the response headers, by verb.",
-                                              {"verb"});
+    requests_ = &options_.metrics->counter(
+        "rest_client_requests_total", "API server requests by verb and HTTP status code (\"<error>\": no response).",
+        {"verb", "code"});
+    durations_ =
+        &options_.metrics->histogram("rest_client_request_duration_seconds",
+                                     "API server request latency until the response headers, by verb.", {"verb"});
   }
 }
 
@@ -122,7 +124,8 @@ web::http::http_request Client::build(const Request& rq) {
   req.set_request_uri(rq.path_query);
   req.headers().add(web::http::header_names::accept, "application/json");
   req.headers().add(web::http::header_names::user_agent, options_.user_agent);
-  if (!config_.token.empty()) req.headers().add(web::http::header_names::authorization, "Bearer " + config_.token.token());
+  if (!config_.token.empty())
+    req.headers().add(web::http::header_names::authorization, "Bearer " + config_.token.token());
   if (!rq.content_type.empty()) req.set_body(rq.body, rq.content_type);
   return req;
 }
@@ -239,7 +242,8 @@ value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
     }
     const value meta = page.has_field("metadata") ? page.at("metadata") : value::object();
     rv = meta.has_field("resourceVersion") ? meta.at("resourceVersion").as_string() : "";
-    o.continue_token = meta.has_field("continue") && meta.at("continue").is_string() ? meta.at("continue").as_string() : "";
+    o.continue_token =
+        meta.has_field("continue") && meta.at("continue").is_string() ? meta.at("continue").as_string() : "";
     if (o.continue_token.empty()) break;
   }
   value out = value::object();
@@ -271,8 +275,8 @@ value Client::update_status(const ResourceRef& r, const std::string& ns, const v
 value Client::apply(const ResourceRef& r, const std::string& ns, const std::string& name, const value& object,
                     const std::string& field_manager, bool force, const std::string& subresource) {
   if (field_manager.empty()) throw std::invalid_argument("server-side apply needs a field manager");
-  const std::string q = with_query(path(r, ns, name, subresource),
-                                   {{"fieldManager", field_manager}, {"force", force ? "true" : ""}});
+  const std::string q =
+      with_query(path(r, ns, name, subresource), {{"fieldManager", field_manager}, {"force", force ? "true" : ""}});
   // JSON is YAML: no YAML emitting (cpp-stack.md §5.3).
   return call({"apply", methods::PATCH, q, object.serialize(), "application/apply-patch+yaml", true,
                describe("apply", r, ns, name + (subresource.empty() ? "" : "/" + subresource))});

@@ -7,8 +7,8 @@
 //
 // Retries: requests that are safe to repeat (GET, server-side apply and merge PATCH, PUT carrying a
 // resourceVersion, DELETE) are sent once more, on a fresh connection pool, when no response arrived;
-// this covers cpprestsdk's failing writes on a keep-alive connection the server closed (cpp-stack.md §2.7a). Any request that
-// got 401 is repeated once with a re-read token. POST (create) is never repeated.
+// this covers cpprestsdk's failing writes on a keep-alive connection the server closed (cpp-stack.md §2.7a). Any
+// request that got 401 is repeated once with a re-read token. POST (create) is never repeated.
 #pragma once
 
 #include <cpprest/http_client.h>
@@ -43,15 +43,15 @@ struct ResourceRef {
 struct ListOptions {
   std::string label_selector;
   std::string field_selector;
-  int limit = 0;                  // 0: no pagination
+  int limit = 0;  // 0: no pagination
   std::string continue_token;
-  std::string resource_version;   // "" = consistent read from etcd; "0" = any (watch cache)
+  std::string resource_version;  // "" = consistent read from etcd; "0" = any (watch cache)
 };
 
 struct DeleteOptions {
-  std::string propagation_policy;                // "Foreground", "Background", "Orphan" or "" (server default)
-  std::string precondition_uid;                  // delete only this incarnation
-  std::string precondition_resource_version;     // delete only this version
+  std::string propagation_policy;             // "Foreground", "Background", "Orphan" or "" (server default)
+  std::string precondition_uid;               // delete only this incarnation
+  std::string precondition_resource_version;  // delete only this version
   std::optional<int> grace_period_seconds;
 };
 
@@ -66,7 +66,7 @@ struct WatchOptions {
 class WatchStream;
 
 struct ClientOptions {
-  double qps = 0;        // client-side limit; 0 or less = off (rely on API Priority and Fairness)
+  double qps = 0;  // client-side limit; 0 or less = off (rely on API Priority and Fairness)
   int burst = 10;
   std::chrono::seconds request_timeout{30};
   // Inactivity timeout of watch connections; above the largest timeoutSeconds a watch asks for (10 min).
@@ -114,13 +114,13 @@ class Client {
 
  private:
   struct Request {
-    std::string verb;          // metrics label: get, list, watch, create, update, patch, apply, delete
+    std::string verb;  // metrics label: get, list, watch, create, update, patch, apply, delete
     web::http::method method;
     std::string path_query;
     std::string body;
     std::string content_type;
     bool retry_safe = false;
-    std::string context;       // "get apps/v1 deployments ns/name", for errors
+    std::string context;  // "get apps/v1 deployments ns/name", for errors
   };
   web::json::value call(const Request& request);
   web::http::http_response send(const Request& request, bool watch, const pplx::cancellation_token& cancel);

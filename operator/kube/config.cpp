@@ -106,7 +106,9 @@ TokenSource TokenSource::from_file(std::string path, std::chrono::steady_clock::
   return t;
 }
 
-TokenSource::TokenSource(const TokenSource& other) { *this = other; }
+TokenSource::TokenSource(const TokenSource& other) {
+  *this = other;
+}
 
 TokenSource& TokenSource::operator=(const TokenSource& other) {
   if (this == &other) return *this;

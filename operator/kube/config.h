@@ -42,13 +42,13 @@ class TokenSource {
 };
 
 struct Config {
-  std::string server;            // "https://host:port"
-  std::string ca_pem;            // cluster CA bundle (PEM); required for https
-  std::string client_cert_pem;   // optional client certificate chain (PEM)
-  std::string client_key_pem;    // its private key (PEM)
-  TokenSource token;             // optional bearer token
+  std::string server;           // "https://host:port"
+  std::string ca_pem;           // cluster CA bundle (PEM); required for https
+  std::string client_cert_pem;  // optional client certificate chain (PEM)
+  std::string client_key_pem;   // its private key (PEM)
+  TokenSource token;            // optional bearer token
   std::string default_namespace = "default";
-  std::string source;            // where this came from, for messages ("kubeconfig /x context y", "in-cluster")
+  std::string source;  // where this came from, for messages ("kubeconfig /x context y", "in-cluster")
 };
 
 // Paths of the in-cluster service-account files and the environment; overridable for tests.

@@ -11,9 +11,13 @@ using web::json::value;
 Informer::Informer(Client& client, ReflectorOptions options)
     : options_(options), reflector_(client, std::move(options), *this) {}
 
-Informer::~Informer() { stop(); }
+Informer::~Informer() {
+  stop();
+}
 
-void Informer::add_handlers(EventHandlers handlers) { handlers_.push_back(std::move(handlers)); }
+void Informer::add_handlers(EventHandlers handlers) {
+  handlers_.push_back(std::move(handlers));
+}
 
 void Informer::start() {
   if (thread_.joinable()) return;

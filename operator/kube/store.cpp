@@ -33,7 +33,8 @@ std::vector<std::string> owner_uids(const value& object, bool controller_only) {
   if (!meta.is_object() || !meta.has_field("ownerReferences") || !meta.at("ownerReferences").is_array()) return out;
   for (const value& ref : meta.at("ownerReferences").as_array()) {
     if (!ref.is_object() || !ref.has_field("uid") || !ref.at("uid").is_string()) continue;
-    const bool controller = ref.has_field("controller") && ref.at("controller").is_boolean() && ref.at("controller").as_bool();
+    const bool controller =
+        ref.has_field("controller") && ref.at("controller").is_boolean() && ref.at("controller").as_bool();
     if (!controller_only || controller) out.push_back(ref.at("uid").as_string());
   }
   return out;

@@ -71,7 +71,8 @@ bool WatchStream::next(WatchEvent& event) {
 
 // --- Backoff ---
 
-Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap, std::chrono::milliseconds reset_after)
+Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap,
+                 std::chrono::milliseconds reset_after)
     : initial_(initial), cap_(cap), reset_after_(reset_after) {}
 
 std::chrono::milliseconds Backoff::next() {
@@ -83,7 +84,8 @@ std::chrono::milliseconds Backoff::next() {
   }
   last_ = now;
   std::uniform_real_distribution<double> jitter(0.0, 1.0);
-  const auto d = std::chrono::milliseconds(static_cast<long long>(static_cast<double>(current_.count()) * (1.0 + jitter(rng_))));
+  const auto d =
+      std::chrono::milliseconds(static_cast<long long>(static_cast<double>(current_.count()) * (1.0 + jitter(rng_))));
   return std::min(d, cap_);
 }
 
@@ -122,7 +124,8 @@ void Reflector::list_and_replace() {
   for (auto& item : list.at("items").as_array()) items.push_back(std::move(item));
   const std::string rv = list.at("metadata").at("resourceVersion").as_string();
   lists_++;
-  wo::log::debug("listed", {{"resource", what_}, {"items", static_cast<long long>(items.size())}, {"resourceVersion", rv}});
+  wo::log::debug("listed",
+                 {{"resource", what_}, {"items", static_cast<long long>(items.size())}, {"resourceVersion", rv}});
   sink_.replace(std::move(items), rv);
   set_resource_version(rv);
   relist_ = false;

@@ -37,11 +37,13 @@ Controller::Controller(ControllerOptions options, Reconciler& reconciler)
     const std::vector<std::string> c{options_.name};
     reconciles_ = &r->counter("controller_runtime_reconcile_total", "Reconciles by controller and result.",
                               {"controller", "result"});
-    errors_ = &r->counter("controller_runtime_reconcile_errors_total", "Reconciles that failed.", {"controller"}).with(c);
+    errors_ =
+        &r->counter("controller_runtime_reconcile_errors_total", "Reconciles that failed.", {"controller"}).with(c);
     terminal_errors_ = &r->counter("controller_runtime_terminal_reconcile_errors_total",
                                    "Reconciles that failed with a terminal error (not retried).", {"controller"})
                             .with(c);
-    duration_ = &r->histogram("controller_runtime_reconcile_time_seconds", "Time per reconcile.", {"controller"}).with(c);
+    duration_ =
+        &r->histogram("controller_runtime_reconcile_time_seconds", "Time per reconcile.", {"controller"}).with(c);
     active_ = &r->gauge("controller_runtime_active_workers", "Workers currently reconciling.", {"controller"}).with(c);
     r->gauge("controller_runtime_max_concurrent_reconciles", "Configured workers.", {"controller"})
         .with(c)
@@ -49,11 +51,14 @@ Controller::Controller(ControllerOptions options, Reconciler& reconciler)
   }
 }
 
-Controller::~Controller() { stop(); }
+Controller::~Controller() {
+  stop();
+}
 
 void Controller::watch_for(kube::Informer& informer) {
   auto enqueue = [this](const kube::ObjectPtr& o) { queue_.add(kube::object_key(*o)); };
-  informer.add_handlers({enqueue, [enqueue](const kube::ObjectPtr&, const kube::ObjectPtr& o) { enqueue(o); }, enqueue});
+  informer.add_handlers(
+      {enqueue, [enqueue](const kube::ObjectPtr&, const kube::ObjectPtr& o) { enqueue(o); }, enqueue});
 }
 
 void Controller::watch_owned(kube::Informer& informer, const std::string& owner_group, const std::string& owner_kind) {
@@ -63,9 +68,11 @@ void Controller::watch_owned(kube::Informer& informer, const std::string& owner_
     const value& refs = o.at("metadata").at("ownerReferences");
     if (!refs.is_array()) return out;
     for (const value& ref : refs.as_array()) {
-      const bool controller = ref.has_field("controller") && ref.at("controller").is_boolean() && ref.at("controller").as_bool();
+      const bool controller =
+          ref.has_field("controller") && ref.at("controller").is_boolean() && ref.at("controller").as_bool();
       if (!controller || !ref.has_field("kind") || !ref.has_field("name") || !ref.has_field("apiVersion")) continue;
-      if (ref.at("kind").as_string() != owner_kind || group_of(ref.at("apiVersion").as_string()) != owner_group) continue;
+      if (ref.at("kind").as_string() != owner_kind || group_of(ref.at("apiVersion").as_string()) != owner_group)
+        continue;
       out.push_back({kube::meta_string(o, "namespace"), ref.at("name").as_string()});
     }
     return out;
@@ -87,7 +94,8 @@ void Controller::watch_mapped(kube::Informer& informer, MapFunc map) {
 
 void Controller::start() {
   if (!workers_.empty()) return;
-  wo::log::info("starting controller", {{"controller", options_.name}, {"workers", options_.max_concurrent_reconciles}});
+  wo::log::info("starting controller",
+                {{"controller", options_.name}, {"workers", options_.max_concurrent_reconciles}});
   for (int i = 0; i < options_.max_concurrent_reconciles; ++i) {
     workers_.emplace_back([this](std::stop_token stop) { worker(stop); });
   }
@@ -142,8 +150,9 @@ void Controller::process(const std::string& key, std::stop_token stop) {
   } catch (const std::exception& e) {
     queue_.add_rate_limited(key);
     result = "error";
-    wo::log::warn("reconcile failed; retrying with backoff",
-                  {{"controller", options_.name}, {"key", key}, {"error", e.what()}, {"retries", queue_.num_requeues(key)}});
+    wo::log::warn(
+        "reconcile failed; retrying with backoff",
+        {{"controller", options_.name}, {"key", key}, {"error", e.what()}, {"retries", queue_.num_requeues(key)}});
   } catch (...) {
     queue_.add_rate_limited(key);
     result = "error";

@@ -52,9 +52,9 @@ class Reconciler {
 };
 
 struct ControllerOptions {
-  std::string name;                            // metrics label and log field
+  std::string name;  // metrics label and log field
   int max_concurrent_reconciles = 1;
-  std::unique_ptr<RateLimiter> rate_limiter;   // null: default_controller_rate_limiter()
+  std::unique_ptr<RateLimiter> rate_limiter;  // null: default_controller_rate_limiter()
   metrics::Registry* metrics = nullptr;
 };
 

@@ -34,7 +34,9 @@ EventRecorder::EventRecorder(kube::Client& client, EventRecorderOptions options)
   thread_ = std::thread([this] { loop(); });
 }
 
-EventRecorder::~EventRecorder() { stop(std::chrono::seconds(0)); }
+EventRecorder::~EventRecorder() {
+  stop(std::chrono::seconds(0));
+}
 
 void EventRecorder::record(const value& involved, const std::string& type, const std::string& reason,
                            const std::string& message) {
@@ -131,9 +133,8 @@ void EventRecorder::write(const Pending& p) {
   const std::string name = kube::meta_string(p.involved, "name");
   char suffix[32];
   std::snprintf(suffix, sizeof suffix, ".%llx",
-                static_cast<unsigned long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(
-                                                    p.at.time_since_epoch())
-                                                    .count()));
+                static_cast<unsigned long long>(
+                    std::chrono::duration_cast<std::chrono::nanoseconds>(p.at.time_since_epoch()).count()));
   value ev = value::object();
   ev["apiVersion"] = value::string("v1");
   ev["kind"] = value::string("Event");

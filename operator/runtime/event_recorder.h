@@ -27,7 +27,7 @@ struct EventRecorderOptions {
   size_t queue_capacity = 1000;
   double per_object_qps = 1.0 / 300.0;
   int per_object_burst = 25;
-  size_t max_cached_series = 4096;            // remembered (object, reason, message) series for aggregation
+  size_t max_cached_series = 4096;  // remembered (object, reason, message) series for aggregation
 };
 
 class EventRecorder {

@@ -28,8 +28,8 @@ std::string format_micro_time(std::chrono::system_clock::time_point t) {
   std::tm tm{};
   gmtime_r(&secs, &tm);
   char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
+  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
+                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
   return buf;
 }
 
@@ -57,15 +57,16 @@ LeaderElector::LeaderElector(kube::Client& client, LeaderElectionConfig config)
     throw std::invalid_argument("leader election needs a lease name and namespace");
   }
   if (!(config_.lease_duration > config_.renew_deadline) ||
-      !(static_cast<double>(config_.renew_deadline.count()) > 1.2 * static_cast<double>(config_.retry_period.count()))) {
+      !(static_cast<double>(config_.renew_deadline.count()) >
+        1.2 * static_cast<double>(config_.retry_period.count()))) {
     throw std::invalid_argument("leader election needs lease duration > renew deadline > 1.2 x retry period");
   }
   if (config_.identity.empty()) config_.identity = default_identity();
   if (config_.metrics != nullptr) {
-    leader_gauge_ = &config_.metrics
-                         ->gauge("leader_election_master_status", "1 while this process holds the leader lease.",
-                                 {"name"})
-                         .with({config_.lease_name});
+    leader_gauge_ =
+        &config_.metrics
+             ->gauge("leader_election_master_status", "1 while this process holds the leader lease.", {"name"})
+             .with({config_.lease_name});
   }
 }
 
@@ -83,7 +84,8 @@ bool LeaderElector::try_acquire_or_renew() {
   const auto now_wall = std::chrono::system_clock::now();
   const auto now = std::chrono::steady_clock::now();
   const std::string ns = config_.lease_namespace, name = config_.lease_name;
-  const int duration_s = static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
+  const int duration_s =
+      static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
 
   value lease;
   try {

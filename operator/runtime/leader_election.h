@@ -32,7 +32,7 @@ struct LeaderElectionConfig {
   std::chrono::milliseconds renew_deadline{10000};
   std::chrono::milliseconds retry_period{2000};
   bool release_on_stop = true;
-  std::function<void()> on_started_leading;         // keep quick: start work on other threads
+  std::function<void()> on_started_leading;  // keep quick: start work on other threads
   std::function<void()> on_stopped_leading;
   std::function<void(const std::string&)> on_new_leader;  // identity of the observed holder
   metrics::Registry* metrics = nullptr;

@@ -38,7 +38,9 @@ bool Manager::caches_synced() const {
   return true;
 }
 
-bool Manager::is_leader() const { return !options_.leader_election || (elector_ && elector_->is_leader()); }
+bool Manager::is_leader() const {
+  return !options_.leader_election || (elector_ && elector_->is_leader());
+}
 
 void Manager::start_controllers() {
   std::lock_guard lock(mu_);
@@ -60,7 +62,8 @@ void Manager::run(std::stop_token stop) {
   for (auto& i : informers_) i->start();
   const auto deadline = std::chrono::steady_clock::now() + options_.cache_sync_timeout;
   for (auto& i : informers_) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (!i->wait_for_sync(std::max(left, std::chrono::milliseconds(0)), stop)) {
       stop_informers();
       if (stop.stop_requested()) return;

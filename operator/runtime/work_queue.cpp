@@ -15,9 +15,8 @@ WorkQueue::WorkQueue(WorkQueueOptions options) : options_(std::move(options)) {
     queue_duration_ = &r->histogram("workqueue_queue_duration_seconds",
                                     "Time a key waits in the queue before it is handed out.", {"name"})
                            .with(name);
-    work_duration_ = &r->histogram("workqueue_work_duration_seconds", "Time from handing a key out to done().",
-                                   {"name"})
-                          .with(name);
+    work_duration_ =
+        &r->histogram("workqueue_work_duration_seconds", "Time from handing a key out to done().", {"name"}).with(name);
   }
   delay_thread_ = std::thread([this] { delay_loop(); });
 }
@@ -65,9 +64,13 @@ void WorkQueue::add_rate_limited(const std::string& key) {
   add_after(key, options_.rate_limiter->when(key));
 }
 
-void WorkQueue::forget(const std::string& key) { options_.rate_limiter->forget(key); }
+void WorkQueue::forget(const std::string& key) {
+  options_.rate_limiter->forget(key);
+}
 
-int WorkQueue::num_requeues(const std::string& key) { return options_.rate_limiter->num_requeues(key); }
+int WorkQueue::num_requeues(const std::string& key) {
+  return options_.rate_limiter->num_requeues(key);
+}
 
 void WorkQueue::delay_loop() {
   std::unique_lock lock(mu_);
@@ -113,7 +116,8 @@ void WorkQueue::done(const std::string& key) {
   std::lock_guard lock(mu_);
   if (processing_.erase(key) == 0) return;
   if (auto it = started_at_.find(key); it != started_at_.end()) {
-    if (work_duration_ != nullptr) work_duration_->observe(std::chrono::duration<double>(Clock::now() - it->second).count());
+    if (work_duration_ != nullptr)
+      work_duration_->observe(std::chrono::duration<double>(Clock::now() - it->second).count());
     started_at_.erase(it);
   }
   if (dirty_.count(key) != 0) {

@@ -27,9 +27,9 @@
 namespace wo::runtime {
 
 struct WorkQueueOptions {
-  std::string name = "queue";                  // the `name` label of the workqueue_* metrics
-  std::unique_ptr<RateLimiter> rate_limiter;   // null: default_controller_rate_limiter()
-  metrics::Registry* metrics = nullptr;        // optional; must outlive the queue
+  std::string name = "queue";                 // the `name` label of the workqueue_* metrics
+  std::unique_ptr<RateLimiter> rate_limiter;  // null: default_controller_rate_limiter()
+  metrics::Registry* metrics = nullptr;       // optional; must outlive the queue
 };
 
 class WorkQueue {
@@ -56,8 +56,8 @@ class WorkQueue {
   void shut_down();
   void shut_down_with_drain();
   bool shutting_down() const;
-  size_t len() const;           // keys waiting to be handed out (not delayed ones)
-  size_t processing() const;    // keys handed out and not yet done
+  size_t len() const;         // keys waiting to be handed out (not delayed ones)
+  size_t processing() const;  // keys handed out and not yet done
 
  private:
   void add_locked(const std::string& key);

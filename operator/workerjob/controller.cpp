@@ -36,7 +36,9 @@ const api::Condition* find_condition(const api::WorkerJobStatus& st, std::string
   return nullptr;
 }
 
-std::string now_text() { return format_time(std::chrono::system_clock::now()); }
+std::string now_text() {
+  return format_time(std::chrono::system_clock::now());
+}
 
 }  // namespace
 
@@ -169,8 +171,7 @@ runtime::Result WorkerJobReconciler::report_invalid(const value& raw, const std:
   // Skip the write when the stored status already says exactly this.
   if (raw.has_field("status") && raw.at("status").has_field("conditions")) {
     const value& old = raw.at("status").at("conditions");
-    bool same = old.is_array() && old.size() == conditions.size() &&
-                raw.at("status").has_field("observedGeneration") &&
+    bool same = old.is_array() && old.size() == conditions.size() && raw.at("status").has_field("observedGeneration") &&
                 raw.at("status").at("observedGeneration").is_integer() &&
                 raw.at("status").at("observedGeneration").as_number().to_int64() == generation;
     for (size_t k = 0; same && k < old.size(); ++k) {

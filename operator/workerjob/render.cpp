@@ -13,12 +13,18 @@ namespace {
 
 using web::json::value;
 
-value str(std::string_view s) { return value::string(std::string(s)); }
+value str(std::string_view s) {
+  return value::string(std::string(s));
+}
 
 // Objects keep insertion order, so output is deterministic and reads top-down.
-value object() { return value::object(true); }
+value object() {
+  return value::object(true);
+}
 
-value array(std::vector<value> items) { return value::array(std::move(items)); }
+value array(std::vector<value> items) {
+  return value::array(std::move(items));
+}
 
 // Selector labels: only ones that never change for the life of the Deployment (its selector is
 // immutable), so worker.dev/job, which may not change either but is informational, stays out.
@@ -122,8 +128,7 @@ value container(const api::WorkerJob& job, const std::string& image, bool with_c
   return c;
 }
 
-value pod_spec(const api::WorkerJob& job, const std::string& image, const RenderOptions& options,
-               bool with_config) {
+value pod_spec(const api::WorkerJob& job, const std::string& image, const RenderOptions& options, bool with_config) {
   const api::PodTemplateOptions& t = job.spec.template_;
   value spec = object();
   if (!t.service_account_name.empty()) spec["serviceAccountName"] = str(t.service_account_name);
@@ -161,7 +166,9 @@ value pod_spec(const api::WorkerJob& job, const std::string& image, const Render
 
 }  // namespace
 
-std::string config_map_name(std::string_view workerjob_name) { return std::string(workerjob_name) + "-config"; }
+std::string config_map_name(std::string_view workerjob_name) {
+  return std::string(workerjob_name) + "-config";
+}
 
 std::string selector_string(std::string_view workerjob_name) {
   return "app.kubernetes.io/instance=" + std::string(workerjob_name) + ",app.kubernetes.io/name=worker";

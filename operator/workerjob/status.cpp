@@ -27,7 +27,9 @@ const value* path(const value& v, std::initializer_list<const char*> keys) {
   return cur;
 }
 
-std::string str(const value* v) { return v != nullptr && v->is_string() ? v->as_string() : std::string(); }
+std::string str(const value* v) {
+  return v != nullptr && v->is_string() ? v->as_string() : std::string();
+}
 
 std::int64_t num(const value* v) {
   return v != nullptr && v->is_number() && v->as_number().is_int64() ? v->as_number().to_int64() : 0;
@@ -65,8 +67,8 @@ Problem classify_termination(const value& terminated) {
   const std::string message = str(field(terminated, "message"));
   const std::int64_t exit_code = num(field(terminated, "exitCode"));
   if (reason == "OOMKilled") {
-    return {"OOMKilled", "container was killed for exceeding its memory limit (exit code " +
-                             std::to_string(exit_code) + ")"};
+    return {"OOMKilled",
+            "container was killed for exceeding its memory limit (exit code " + std::to_string(exit_code) + ")"};
   }
   // The worker writes "<Reason>: <message>" to its termination log for configuration errors.
   for (const auto& known : worker_termination_reasons()) {
@@ -236,7 +238,8 @@ api::WorkerJobStatus derive_status(const api::WorkerJob& job, const Observed& ob
     st.ready_replicas = static_cast<std::int32_t>(num(path(d, {"status", "readyReplicas"})));
     const std::int64_t updated = num(path(d, {"status", "updatedReplicas"}));
     const std::int64_t available = num(path(d, {"status", "availableReplicas"}));
-    const bool observed_current = num(path(d, {"status", "observedGeneration"})) >= num(path(d, {"metadata", "generation"}));
+    const bool observed_current =
+        num(path(d, {"status", "observedGeneration"})) >= num(path(d, {"metadata", "generation"}));
     rolled_out = observed_current && updated == desired && st.replicas == desired && available == desired;
     const value* dp = deployment_condition(d, "Progressing");
     if (dp != nullptr && str(field(*dp, "reason")) == "ProgressDeadlineExceeded") {
@@ -268,8 +271,8 @@ api::WorkerJobStatus derive_status(const api::WorkerJob& job, const Observed& ob
       const auto& prev = job.status.last_failure;
       // A failure without a time of its own (an image pull backing off) keeps the time it was first seen,
       // so an unchanged situation gives an unchanged status and no write.
-      const bool same = prev && prev->reason == failure->reason && prev->pod == failure->pod &&
-                        prev->message == failure->message;
+      const bool same =
+          prev && prev->reason == failure->reason && prev->pod == failure->pod && prev->message == failure->message;
       st.last_failure = api::LastFailure{failure->reason, failure->message, failure->pod,
                                          same && !prev->time.empty() ? prev->time : failure->time};
     } else {

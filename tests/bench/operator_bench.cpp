@@ -29,8 +29,8 @@
 #include "kube/config.h"
 #include "kube/informer.h"
 #include "support/cluster.h"
-#include "workerjob/controller.h"
 #include "wo/cli.h"
+#include "workerjob/controller.h"
 
 namespace {
 
@@ -70,9 +70,10 @@ void parallel(int n, int threads, const std::function<void(int)>& f) {
 }
 
 value workerjob(const std::string& ns, int i) {
-  return value::parse(R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob","metadata":{"name":"bench-)" +
-                      std::to_string(i) + R"(","namespace":")" + ns +
-                      R"("},"spec":{"job":"bench.noop","replicas":0,"resources":{"requests":{"cpu":"10m","memory":"16Mi"},"limits":{"memory":"32Mi"}}}})");
+  return value::parse(
+      R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob","metadata":{"name":"bench-)" + std::to_string(i) +
+      R"(","namespace":")" + ns +
+      R"("},"spec":{"job":"bench.noop","replicas":0,"resources":{"requests":{"cpu":"10m","memory":"16Mi"},"limits":{"memory":"32Mi"}}}})");
 }
 
 long peak_rss_kib(pid_t pid) {
@@ -103,10 +104,10 @@ struct OperatorRun {
 OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency) {
   wo::e2e::TestNamespace ns("bench-op");
   const uint16_t metrics_port = free_port(), health_port = free_port();
-  wo::e2e::OperatorProcess op(ns.name(), {"--metrics-addr=127.0.0.1:" + std::to_string(metrics_port),
-                                          "--health-addr=127.0.0.1:" + std::to_string(health_port),
-                                          "--max-concurrent-reconciles=" + std::to_string(concurrency),
-                                          "--log-level=info"});
+  wo::e2e::OperatorProcess op(ns.name(),
+                              {"--metrics-addr=127.0.0.1:" + std::to_string(metrics_port),
+                               "--health-addr=127.0.0.1:" + std::to_string(health_port),
+                               "--max-concurrent-reconciles=" + std::to_string(concurrency), "--log-level=info"});
   // The bench's own watch on Deployments: arrival time per name.
   std::mutex mu;
   std::condition_variable cv;

@@ -40,10 +40,11 @@ class OperatorTest : public ::testing::Test {
 
   // A WorkerJob manifest with the test's namespace.
   value workerjob(const std::string& name, const std::string& job, const std::string& extra_spec = "") {
-    return value::parse(R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob","metadata":{"name":")" + name +
-                        R"(","namespace":")" + ns() + R"("},"spec":{"replicas":0,"job":")" + job +
-                        R"(","resources":{"requests":{"cpu":"100m","memory":"100M"},"limits":{"cpu":"1","memory":"500M"}})" +
-                        extra_spec + "}}");
+    return value::parse(
+        R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob","metadata":{"name":")" + name + R"(","namespace":")" +
+        ns() + R"("},"spec":{"replicas":0,"job":")" + job +
+        R"(","resources":{"requests":{"cpu":"100m","memory":"100M"},"limits":{"cpu":"1","memory":"500M"}})" +
+        extra_spec + "}}");
   }
 
   value get(const std::string& kind, const std::string& name) { return kubectl_json({"get", kind, name, "-n", ns()}); }
@@ -138,15 +139,18 @@ TEST_F(OperatorTest, SamplesBecomeDeploymentsWithTheContractsFields) {
 TEST_F(OperatorTest, HandEditsOfTheDeploymentAreReverted) {
   kubectl_apply(workerjob("edited", "campaigns.reconciler").serialize());
   ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "edited"); }));
-  const auto patch = kubectl({"patch", "deployment", "edited", "-n", ns(), "--type=json", "-p",
-                              R"([{"op":"replace","path":"/spec/template/spec/containers/0/resources/limits/memory","value":"900M"},
+  const auto patch =
+      kubectl({"patch", "deployment", "edited", "-n", ns(), "--type=json", "-p",
+               R"([{"op":"replace","path":"/spec/template/spec/containers/0/resources/limits/memory","value":"900M"},
                                   {"op":"replace","path":"/spec/template/spec/containers/0/args","value":["--job=other"]}])"});
   ASSERT_TRUE(patch.ok()) << patch.err;
-  EXPECT_TRUE(wait_until(kConverge, [&] {
-    return container_field("edited", "resources.limits.memory") == "500M" &&
-           container_field("edited", "args") == R"(["--job=campaigns.reconciler"])";
-  })) << "memory limit and args should be put back; have "
-      << container_field("edited", "resources.limits.memory") << " " << container_field("edited", "args");
+  EXPECT_TRUE(wait_until(kConverge,
+                         [&] {
+                           return container_field("edited", "resources.limits.memory") == "500M" &&
+                                  container_field("edited", "args") == R"(["--job=campaigns.reconciler"])";
+                         }))
+      << "memory limit and args should be put back; have " << container_field("edited", "resources.limits.memory")
+      << " " << container_field("edited", "args");
 }
 
 TEST_F(OperatorTest, ChangingResourcesRollsTheDeployment) {
@@ -162,9 +166,7 @@ TEST_F(OperatorTest, ChangingResourcesRollsTheDeployment) {
 TEST_F(OperatorTest, ChangingConfigRollsThePods) {
   kubectl_apply(workerjob("cfg", "campaigns.reconciler", R"(,"config":{"batch":10})").serialize());
   ASSERT_TRUE(wait_until(kConverge, [&] { return exists("configmap", "cfg-config") && exists("deployment", "cfg"); }));
-  const auto hash = [&] {
-    return at(get("deployment", "cfg"), "spec.template.metadata.annotations").serialize();
-  };
+  const auto hash = [&] { return at(get("deployment", "cfg"), "spec.template.metadata.annotations").serialize(); };
   const std::string before = hash();
   EXPECT_NE(before.find("worker.dev/config-hash"), std::string::npos) << before;
   const value cm = get("configmap", "cfg-config");
@@ -172,7 +174,8 @@ TEST_F(OperatorTest, ChangingConfigRollsThePods) {
   const auto patch =
       kubectl({"patch", "wj", "cfg", "-n", ns(), "--type=merge", "-p", R"({"spec":{"config":{"batch":20}}})"});
   ASSERT_TRUE(patch.ok()) << patch.err;
-  EXPECT_TRUE(wait_until(kConverge, [&] { return hash() != before; })) << "the pod template's config hash should change";
+  EXPECT_TRUE(wait_until(kConverge, [&] { return hash() != before; }))
+      << "the pod template's config hash should change";
   EXPECT_NE(at(get("configmap", "cfg-config"), "data").serialize().find("20"), std::string::npos);
 }
 
@@ -181,9 +184,11 @@ TEST_F(OperatorTest, ScaleAndPause) {
   ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "scaled"); }));
   const auto scale = kubectl({"scale", "wj", "scaled", "-n", ns(), "--replicas=2"});
   ASSERT_TRUE(scale.ok()) << scale.err;
-  EXPECT_TRUE(wait_until(kConverge, [&] { return at(get("deployment", "scaled"), "spec.replicas") == value::number(2); }));
+  EXPECT_TRUE(
+      wait_until(kConverge, [&] { return at(get("deployment", "scaled"), "spec.replicas") == value::number(2); }));
 
-  const auto pause = kubectl({"patch", "wj", "scaled", "-n", ns(), "--type=merge", "-p", R"({"spec":{"paused":true}})"});
+  const auto pause =
+      kubectl({"patch", "wj", "scaled", "-n", ns(), "--type=merge", "-p", R"({"spec":{"paused":true}})"});
   ASSERT_TRUE(pause.ok()) << pause.err;
   EXPECT_TRUE(wait_until(kConverge, [&] {
     const value wj = get("workerjob", "scaled");
@@ -195,7 +200,8 @@ TEST_F(OperatorTest, ScaleAndPause) {
 
 TEST_F(OperatorTest, DeletingTheWorkerJobRemovesWhatItOwned) {
   kubectl_apply(workerjob("gone", "campaigns.reconciler", R"(,"config":{"a":1})").serialize());
-  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "gone") && exists("configmap", "gone-config"); }));
+  ASSERT_TRUE(
+      wait_until(kConverge, [&] { return exists("deployment", "gone") && exists("configmap", "gone-config"); }));
   const auto del = kubectl({"delete", "wj", "gone", "-n", ns()});
   ASSERT_TRUE(del.ok()) << del.err;
   EXPECT_TRUE(wait_until(60s, [&] { return !exists("deployment", "gone") && !exists("configmap", "gone-config"); }))
@@ -217,16 +223,17 @@ TEST_F(OperatorTest, ADeploymentItDoesNotOwnIsNeverTouched) {
 TEST_F(OperatorTest, KilledDuringABurstOfChangesItConvergesAfterRestart) {
   constexpr int kJobs = 10, kChanges = 100;
   std::string manifests;
-  for (int i = 0; i < kJobs; ++i) manifests += workerjob("burst-" + std::to_string(i), "campaigns.reconciler").serialize() + "\n";
+  for (int i = 0; i < kJobs; ++i)
+    manifests += workerjob("burst-" + std::to_string(i), "campaigns.reconciler").serialize() + "\n";
   kubectl_apply(manifests);
   // 100 changes spread over the jobs; the operator is killed with SIGKILL halfway through.
   std::vector<int> final_memory(kJobs, 500);
   for (int change = 0; change < kChanges; ++change) {
     const int job = change % kJobs;
     final_memory[job] = 200 + change;
-    const auto patch = kubectl({"patch", "wj", "burst-" + std::to_string(job), "-n", ns(), "--type=merge", "-p",
-                                R"({"spec":{"resources":{"limits":{"memory":")" + std::to_string(final_memory[job]) +
-                                    R"(M"}}}})"});
+    const auto patch =
+        kubectl({"patch", "wj", "burst-" + std::to_string(job), "-n", ns(), "--type=merge", "-p",
+                 R"({"spec":{"resources":{"limits":{"memory":")" + std::to_string(final_memory[job]) + R"(M"}}}})"});
     ASSERT_TRUE(patch.ok()) << patch.err;
     if (change == kChanges / 2) operator_->kill9();
   }
@@ -234,11 +241,13 @@ TEST_F(OperatorTest, KilledDuringABurstOfChangesItConvergesAfterRestart) {
   for (int i = 0; i < kJobs; ++i) {
     const std::string name = "burst-" + std::to_string(i);
     const std::string want = std::to_string(final_memory[i]) + "M";
-    EXPECT_TRUE(wait_until(60s, [&] {
-      const value wj = get("workerjob", name);
-      return container_field(name, "resources.limits.memory") == want &&
-             at(wj, "status.observedGeneration") == at(wj, "metadata.generation");
-    })) << name << ": want memory limit " << want << ", have " << container_field(name, "resources.limits.memory");
+    EXPECT_TRUE(wait_until(60s,
+                           [&] {
+                             const value wj = get("workerjob", name);
+                             return container_field(name, "resources.limits.memory") == want &&
+                                    at(wj, "status.observedGeneration") == at(wj, "metadata.generation");
+                           }))
+        << name << ": want memory limit " << want << ", have " << container_field(name, "resources.limits.memory");
   }
   // No duplicates: exactly one Deployment per WorkerJob, each with one controller owner.
   const value deployments = kubectl_json({"get", "deployments", "-n", ns()});

@@ -205,7 +205,8 @@ int main(int argc, char** argv) {
     double raw = raw_rate(dsn, n, c);
     double fw = framework_rate(dsn, n, c);
     char entry[256];
-    std::snprintf(entry, sizeof entry, "%s{\"concurrency\":%d,\"framework_per_s\":%.1f,\"raw_per_s\":%.1f,\"ratio\":%.3f}",
+    std::snprintf(entry, sizeof entry,
+                  "%s{\"concurrency\":%d,\"framework_per_s\":%.1f,\"raw_per_s\":%.1f,\"ratio\":%.3f}",
                   c == levels.front() ? "" : ",", c, fw, raw, fw / raw);
     json += entry;
     char line[256];
@@ -223,8 +224,9 @@ int main(int argc, char** argv) {
     milliseconds poll = notify ? milliseconds(1000) : milliseconds(100);
     Latency l = latency(dsn, notify, poll, notify ? samples : std::max(1, samples / 5));
     char entry[256];
-    std::snprintf(entry, sizeof entry, "%s{\"notify\":%s,\"samples\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}",
-                  notify ? "" : ",", notify ? "true" : "false", l.samples, l.p50_ms, l.p99_ms, l.max_ms);
+    std::snprintf(entry, sizeof entry,
+                  "%s{\"notify\":%s,\"samples\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}", notify ? "" : ",",
+                  notify ? "true" : "false", l.samples, l.p50_ms, l.p99_ms, l.max_ms);
     json += entry;
     char line[256];
     std::snprintf(line, sizeof line, "| %s | %d | %.2f | %.2f | %.2f |\n",

@@ -79,8 +79,7 @@ TEST_F(Crd, BoundsMatchTheCppBounds) {
   EXPECT_EQ(spec().at("args").at("maxItems").as_integer(), kMaxArgs);
   EXPECT_EQ(spec().at("args").at("items").at("maxLength").as_integer(), kMaxArgLength);
   EXPECT_EQ(spec().at("env").at("maxItems").as_integer(), kMaxEnv);
-  EXPECT_EQ(spec().at("env").at("items").at("properties").at("value").at("maxLength").as_integer(),
-            kMaxEnvValueLength);
+  EXPECT_EQ(spec().at("env").at("items").at("properties").at("value").at("maxLength").as_integer(), kMaxEnvValueLength);
   EXPECT_EQ(spec().at("envFrom").at("maxItems").as_integer(), kMaxEnvFrom);
   for (const char* side : {"requests", "limits"}) {
     const value& list = spec().at("resources").at("properties").at(side);

@@ -76,7 +76,9 @@ TEST(Quantity, FinerThanNanoRoundsAwayFromZero) {
   EXPECT_EQ(q("-0.1n"), q("-1n"));
 }
 
-TEST(Quantity, KeepsItsText) { EXPECT_EQ(q("500Mi").text(), "500Mi"); }
+TEST(Quantity, KeepsItsText) {
+  EXPECT_EQ(q("500Mi").text(), "500Mi");
+}
 
 TEST(Quantity, RejectsMalformedText) {
   EXPECT_NE(parse_error("").find("empty"), std::string::npos);

@@ -18,10 +18,11 @@ web::json::value yaml(const std::string& text) {
 
 // A WorkerJob whose spec is `spec_yaml` (indented by the caller as a YAML block under spec:).
 Parsed<WorkerJob> parse_spec(const std::string& spec_yaml) {
-  return parse_workerjob(yaml("apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\n"
-                              "metadata: {name: wj, namespace: team, uid: u-1, generation: 2}\n"
-                              "spec:\n" +
-                              spec_yaml));
+  return parse_workerjob(
+      yaml("apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\n"
+           "metadata: {name: wj, namespace: team, uid: u-1, generation: 2}\n"
+           "spec:\n" +
+           spec_yaml));
 }
 
 WorkerJobSpec valid(const std::string& spec_yaml) {
@@ -76,8 +77,9 @@ TEST(WorkerJob, SpecAndMetadataAreRequired) {
 }
 
 TEST(WorkerJob, UnknownTopLevelFieldsAreErrors) {
-  auto p = parse_workerjob(yaml("apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: a, "
-                                "namespace: b}\nspec: {job: a}\nsepc: {}"));
+  auto p =
+      parse_workerjob(yaml("apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: a, "
+                           "namespace: b}\nspec: {job: a}\nsepc: {}"));
   ASSERT_EQ(p.errors.size(), 1u);
   EXPECT_EQ(p.errors[0].path, "sepc");
   EXPECT_NE(p.errors[0].message.find("unknown field"), std::string::npos);
@@ -103,10 +105,10 @@ TEST(WorkerJob, MetadataNameIsBoundedBecauseItBecomesALabel) {
 }
 
 TEST(WorkerJob, MetadataKeepsLabelsAnnotationsAndDeletion) {
-  auto p = parse_workerjob(yaml(
-      "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: a, namespace: b, resourceVersion: '42', "
-      "labels: {x: z}, annotations: {note: m}, deletionTimestamp: '2026-01-01T00:00:00Z', managedFields: []}\n"
-      "spec: {job: a}"));
+  auto p = parse_workerjob(
+      yaml("apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: a, namespace: b, resourceVersion: '42', "
+           "labels: {x: z}, annotations: {note: m}, deletionTimestamp: '2026-01-01T00:00:00Z', managedFields: []}\n"
+           "spec: {job: a}"));
   ASSERT_TRUE(p.ok()) << p.error_text();
   EXPECT_EQ(p.value->metadata.resource_version, "42");
   EXPECT_EQ(p.value->metadata.labels.at("x"), "z");
@@ -116,7 +118,9 @@ TEST(WorkerJob, MetadataKeepsLabelsAnnotationsAndDeletion) {
 
 // --- spec.job ----------------------------------------------------------------------------------
 
-TEST(WorkerJobSpec, JobIsRequired) { expect_error("  replicas: 1\n", "spec.job", "is required"); }
+TEST(WorkerJobSpec, JobIsRequired) {
+  expect_error("  replicas: 1\n", "spec.job", "is required");
+}
 
 TEST(WorkerJobSpec, JobMustBeDotSeparatedDnsLabels) {
   EXPECT_EQ(valid("  job: campaigns.sync-registry\n").job, "campaigns.sync-registry");
@@ -167,8 +171,9 @@ TEST(WorkerJobSpec, Paused) {
 // --- resources ---------------------------------------------------------------------------------
 
 TEST(WorkerJobSpec, ResourcesRequestsAndLimits) {
-  const auto spec = valid(kJob + "  resources:\n    requests: {cpu: 100m, memory: 100M}\n"
-                                 "    limits: {cpu: 1, memory: 500M}\n");
+  const auto spec = valid(kJob +
+                          "  resources:\n    requests: {cpu: 100m, memory: 100M}\n"
+                          "    limits: {cpu: 1, memory: 500M}\n");
   EXPECT_EQ(spec.resources.requests.at("cpu").text(), "100m");
   EXPECT_EQ(spec.resources.requests.at("memory").text(), "100M");
   EXPECT_EQ(spec.resources.limits.at("cpu").text(), "1");  // an integer is a quantity too
@@ -178,8 +183,8 @@ TEST(WorkerJobSpec, ResourcesRequestsAndLimits) {
 TEST(WorkerJobSpec, EachLimitMustBeAtLeastItsRequest) {
   expect_error(kJob + "  resources:\n    requests: {memory: 1Gi}\n    limits: {memory: 1G}\n",
                "spec.resources.limits.memory", "must be >= requests.memory (1Gi), is 1G");
-  expect_error(kJob + "  resources:\n    requests: {cpu: '1.5'}\n    limits: {cpu: 1}\n",
-               "spec.resources.limits.cpu", ">= requests.cpu (1.5)");
+  expect_error(kJob + "  resources:\n    requests: {cpu: '1.5'}\n    limits: {cpu: 1}\n", "spec.resources.limits.cpu",
+               ">= requests.cpu (1.5)");
   // Equal, or only one side set, is fine.
   valid(kJob + "  resources:\n    requests: {cpu: 500m}\n    limits: {cpu: '0.5', memory: 1Gi}\n");
   valid(kJob + "  resources:\n    limits: {cpu: 1m}\n");
@@ -188,13 +193,11 @@ TEST(WorkerJobSpec, EachLimitMustBeAtLeastItsRequest) {
 TEST(WorkerJobSpec, ResourceQuantitiesAreChecked) {
   expect_error(kJob + "  resources:\n    requests: {memory: 1Mb}\n", "spec.resources.requests.memory",
                "unknown suffix \"Mb\"");
-  expect_error(kJob + "  resources:\n    requests: {cpu: 0.5}\n", "spec.resources.requests.cpu",
-               "quote it: \"0.5\"");
+  expect_error(kJob + "  resources:\n    requests: {cpu: 0.5}\n", "spec.resources.requests.cpu", "quote it: \"0.5\"");
   expect_error(kJob + "  resources:\n    requests: {cpu: -1}\n", "spec.resources.requests.cpu", "negative");
-  expect_error(kJob + "  resources:\n    limits: {memory: 99999999999999999999Ei}\n",
-               "spec.resources.limits.memory", "too large");
-  expect_error(kJob + "  resources:\n    limits: {memory: [1]}\n", "spec.resources.limits.memory",
-               "not a list");
+  expect_error(kJob + "  resources:\n    limits: {memory: 99999999999999999999Ei}\n", "spec.resources.limits.memory",
+               "too large");
+  expect_error(kJob + "  resources:\n    limits: {memory: [1]}\n", "spec.resources.limits.memory", "not a list");
 }
 
 TEST(WorkerJobSpec, ResourceNamesAndShape) {
@@ -225,8 +228,9 @@ TEST(WorkerJobSpec, Args) {
 // --- env, envFrom ------------------------------------------------------------------------------
 
 TEST(WorkerJobSpec, Env) {
-  const auto spec = valid(kJob + "  env:\n  - {name: A, value: x}\n  - name: B\n    valueFrom:\n"
-                                 "      secretKeyRef: {name: s, key: k}\n");
+  const auto spec = valid(kJob +
+                          "  env:\n  - {name: A, value: x}\n  - name: B\n    valueFrom:\n"
+                          "      secretKeyRef: {name: s, key: k}\n");
   ASSERT_TRUE(spec.env.is_array());
   EXPECT_EQ(spec.env.as_array().size(), 2u);
   valid(kJob + "  env:\n  - name: C\n    valueFrom: {configMapKeyRef: {name: c, key: k, optional: true}}\n");
@@ -270,8 +274,9 @@ TEST(WorkerJobSpec, Config) {
 // --- template ----------------------------------------------------------------------------------
 
 TEST(WorkerJobSpec, TemplateLabelsAndAnnotations) {
-  const auto spec = valid(kJob + "  template:\n    labels: {team: a, example.com/tier: bg}\n"
-                                 "    annotations: {example.com/note: 'any text: at all'}\n");
+  const auto spec = valid(kJob +
+                          "  template:\n    labels: {team: a, example.com/tier: bg}\n"
+                          "    annotations: {example.com/note: 'any text: at all'}\n");
   EXPECT_EQ(spec.template_.labels.at("example.com/tier"), "bg");
   EXPECT_EQ(spec.template_.annotations.at("example.com/note"), "any text: at all");
   expect_error(kJob + "  template:\n    labels: {app.kubernetes.io/instance: x}\n",
@@ -286,10 +291,11 @@ TEST(WorkerJobSpec, TemplateLabelsAndAnnotations) {
 }
 
 TEST(WorkerJobSpec, TemplateNodeSelectorTolerationsAffinity) {
-  const auto spec = valid(kJob + "  template:\n    nodeSelector: {kubernetes.io/os: linux}\n"
-                                 "    tolerations: [{key: k, operator: Exists, effect: NoExecute, "
-                                 "tolerationSeconds: 60}]\n"
-                                 "    affinity: {nodeAffinity: {anything: here}}\n");
+  const auto spec = valid(kJob +
+                          "  template:\n    nodeSelector: {kubernetes.io/os: linux}\n"
+                          "    tolerations: [{key: k, operator: Exists, effect: NoExecute, "
+                          "tolerationSeconds: 60}]\n"
+                          "    affinity: {nodeAffinity: {anything: here}}\n");
   EXPECT_EQ(spec.template_.node_selector.at("kubernetes.io/os"), "linux");
   EXPECT_TRUE(spec.template_.tolerations.is_array());
   EXPECT_TRUE(spec.template_.affinity.is_object());
@@ -304,14 +310,14 @@ TEST(WorkerJobSpec, TemplateNodeSelectorTolerationsAffinity) {
 }
 
 TEST(WorkerJobSpec, TemplateScalars) {
-  const auto spec = valid(kJob + "  template:\n    serviceAccountName: sa\n    priorityClassName: low\n"
-                                 "    imagePullSecrets: [{name: reg}]\n    terminationGracePeriodSeconds: 0\n");
+  const auto spec = valid(kJob +
+                          "  template:\n    serviceAccountName: sa\n    priorityClassName: low\n"
+                          "    imagePullSecrets: [{name: reg}]\n    terminationGracePeriodSeconds: 0\n");
   EXPECT_EQ(spec.template_.service_account_name, "sa");
   EXPECT_EQ(spec.template_.priority_class_name, "low");
   EXPECT_TRUE(spec.template_.image_pull_secrets.is_array());
   EXPECT_EQ(spec.template_.termination_grace_period_seconds, 0);
-  expect_error(kJob + "  template:\n    serviceAccountName: SA\n", "spec.template.serviceAccountName",
-               "DNS subdomain");
+  expect_error(kJob + "  template:\n    serviceAccountName: SA\n", "spec.template.serviceAccountName", "DNS subdomain");
   expect_error(kJob + "  template:\n    imagePullSecrets: [{}]\n", "spec.template.imagePullSecrets[0].name",
                "is required");
   expect_error(kJob + "  template:\n    terminationGracePeriodSeconds: 3601\n",
@@ -345,8 +351,9 @@ TEST(WorkerJobStatus, RoundTrips) {
   s.conditions.push_back({"Ready", "True", 3, "2026-01-01T00:00:00Z", "Available", "1/1 pods ready"});
   s.conditions.push_back({"Degraded", "False", std::nullopt, "2026-01-01T00:00:00Z", "AsExpected", ""});
   s.last_failure = LastFailure{"OOMKilled", "exit 137", "wj-abc", "2026-01-01T00:00:00Z"};
-  web::json::value doc = yaml("apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\n"
-                              "metadata: {name: wj, namespace: team}\nspec: {job: a}");
+  web::json::value doc = yaml(
+      "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\n"
+      "metadata: {name: wj, namespace: team}\nspec: {job: a}");
   doc["status"] = to_json(s);
   auto p = parse_workerjob(doc);
   ASSERT_TRUE(p.ok()) << p.error_text();
@@ -383,8 +390,9 @@ TEST(WorkerJob, SpecToJsonRoundTripsAndIsStable) {
                                 "priorityClassName: p, imagePullSecrets: [{name: r}], "
                                 "terminationGracePeriodSeconds: 10}\n";
   const WorkerJobSpec spec = valid(spec_yaml);
-  web::json::value doc = yaml("apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\n"
-                              "metadata: {name: wj, namespace: team}\nspec: {job: a}");
+  web::json::value doc = yaml(
+      "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\n"
+      "metadata: {name: wj, namespace: team}\nspec: {job: a}");
   doc["spec"] = to_json(spec);
   auto again = parse_workerjob(doc);
   ASSERT_TRUE(again.ok()) << again.error_text();

@@ -54,8 +54,7 @@ TEST(YamlJson, Floats) {
 TEST(YamlJson, StringsStayStrings) {
   EXPECT_EQ(json("[\"0644\", '123', 1.2.3, 12:30, 2001-12-14, v1, \"true\"]"),
             R"(["0644","123","1.2.3","12:30","2001-12-14","v1","true"])");
-  EXPECT_EQ(json("a: |\n  line1\n  line2\nb: >\n  folded\n  text\n"),
-            R"({"a":"line1\nline2\n","b":"folded text\n"})");
+  EXPECT_EQ(json("a: |\n  line1\n  line2\nb: >\n  folded\n  text\n"), R"({"a":"line1\nline2\n","b":"folded text\n"})");
   EXPECT_EQ(json("[500m, 1Gi, \"1\", 100M]"), R"(["500m","1Gi","1","100M"])");
 }
 

@@ -102,7 +102,9 @@ TEST_F(ClientIT, ServerSideApplyAndMergePatch) {
     EXPECT_TRUE(e.is_conflict()) << e.what();
   }
   EXPECT_EQ(client->apply(kConfigMaps, ns->name(), "ssa", configmap("ssa", "apply", "three"), "other-manager", true)
-                .at("data").at("key").as_string(),
+                .at("data")
+                .at("key")
+                .as_string(),
             "three");
 }
 
@@ -130,14 +132,16 @@ TEST_F(ClientIT, StatusSubresource) {
           "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}}}}}]}})");
   client->apply(crds, "", "widgets.wo-test.worker.dev", crd, "wo-test");
   const ResourceRef widgets{"wo-test.worker.dev", "v1", "widgets", true, "Widget"};
-  ASSERT_TRUE(wait_until([&] {
-    try {
-      client->list_page(widgets, ns->name(), {});
-      return true;
-    } catch (const ApiError&) {
-      return false;  // not established yet
-    }
-  }, std::chrono::seconds(30), std::chrono::milliseconds(200)));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          client->list_page(widgets, ns->name(), {});
+          return true;
+        } catch (const ApiError&) {
+          return false;  // not established yet
+        }
+      },
+      std::chrono::seconds(30), std::chrono::milliseconds(200)));
 
   value w = value::parse(R"({"apiVersion": "wo-test.worker.dev/v1", "kind": "Widget", "metadata": {"name": "w"},
                              "spec": {"size": 1}, "status": {"ignored": true}})");
@@ -148,14 +152,14 @@ TEST_F(ClientIT, StatusSubresource) {
   value after = client->update_status(widgets, ns->name(), created);
   EXPECT_EQ(after.at("status").at("observedGeneration").as_integer(), 1);
   EXPECT_EQ(after.at("spec").at("size").as_integer(), 1);
-  const value applied = client->apply(
-      widgets, ns->name(), "w",
-      value::parse(R"({"apiVersion": "wo-test.worker.dev/v1", "kind": "Widget", "metadata": {"name": "w"},
+  const value applied =
+      client->apply(widgets, ns->name(), "w",
+                    value::parse(R"({"apiVersion": "wo-test.worker.dev/v1", "kind": "Widget", "metadata": {"name": "w"},
                        "status": {"ready": "yes"}})"),
-      "wo-test-status", true, "status");
+                    "wo-test-status", true, "status");
   EXPECT_EQ(applied.at("status").at("ready").as_string(), "yes");
-  const value patched = client->merge_patch(widgets, ns->name(), "w", value::parse(R"({"status": {"ready": "no"}})"),
-                                            "status");
+  const value patched =
+      client->merge_patch(widgets, ns->name(), "w", value::parse(R"({"status": {"ready": "no"}})"), "status");
   EXPECT_EQ(patched.at("status").at("ready").as_string(), "no");
 }
 
@@ -173,8 +177,8 @@ TEST_F(ClientIT, SafeWritesSurviveAClosedKeepAliveConnection) {
   via_proxy.apply(kConfigMaps, ns->name(), "ka", configmap("ka", "keepalive", "1"), "wo-test");
   for (int i = 2; i <= 4; ++i) {
     proxy.cut_all();  // the pooled connection dies while idle, as after the API server's 90 s idle timeout
-    const value v = via_proxy.apply(kConfigMaps, ns->name(), "ka", configmap("ka", "keepalive", std::to_string(i)),
-                                    "wo-test");
+    const value v =
+        via_proxy.apply(kConfigMaps, ns->name(), "ka", configmap("ka", "keepalive", std::to_string(i)), "wo-test");
     EXPECT_EQ(v.at("data").at("key").as_string(), std::to_string(i));
   }
   proxy.cut_all();

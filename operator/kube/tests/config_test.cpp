@@ -31,10 +31,13 @@ std::string kubeconfig(const std::string& cluster_extra, const std::string& user
          user_extra + "- name: reader\n  user:\n    token: reader-token\n";
 }
 
-std::string ca_data() { return "    certificate-authority-data: " + base64(kPem) + "\n"; }
+std::string ca_data() {
+  return "    certificate-authority-data: " + base64(kPem) + "\n";
+}
 
 // Expects parse_kubeconfig to throw a ConfigError whose message contains every fragment.
-void expect_error(const std::string& text, std::initializer_list<std::string> fragments, const std::string& context = "") {
+void expect_error(const std::string& text, std::initializer_list<std::string> fragments,
+                  const std::string& context = "") {
   try {
     parse_kubeconfig(text, "/etc/test/kubeconfig", context);
     FAIL() << "expected a ConfigError";
@@ -68,7 +71,8 @@ class EnvGuard {
 };
 
 TEST(Kubeconfig, CurrentContextWithInlineData) {
-  const std::string user = "    client-certificate-data: " + base64(kPem) + "\n    client-key-data: " + base64(kKey) + "\n";
+  const std::string user =
+      "    client-certificate-data: " + base64(kPem) + "\n    client-key-data: " + base64(kKey) + "\n";
   const Config c = parse_kubeconfig(kubeconfig(ca_data(), user), "/etc/test/kubeconfig");
   EXPECT_EQ(c.server, "https://127.0.0.1:6443");
   EXPECT_EQ(c.ca_pem, kPem);
@@ -91,9 +95,9 @@ TEST(Kubeconfig, FilesResolveRelativeToTheKubeconfig) {
   dir.write("admin.crt", kPem);
   dir.write("admin.key", kKey);
   dir.write("token", "  file-token\n");
-  const std::string text = kubeconfig("    certificate-authority: ca.crt\n",
-                                      "    client-certificate: admin.crt\n    client-key: " + dir.file("admin.key") +
-                                          "\n    tokenFile: token\n");
+  const std::string text = kubeconfig(
+      "    certificate-authority: ca.crt\n",
+      "    client-certificate: admin.crt\n    client-key: " + dir.file("admin.key") + "\n    tokenFile: token\n");
   const std::string path = dir.write("config", text);
   Config c = load_kubeconfig(path);
   EXPECT_EQ(c.ca_pem, kPem);
@@ -194,7 +198,7 @@ TEST(TokenSource, ReReadsTheFileAfterTheIntervalOrInvalidate) {
   EXPECT_EQ(slow.token(), "one");  // within its interval
   slow.invalidate();               // what the client does on a 401
   EXPECT_EQ(slow.token(), "two");
-  std::filesystem::remove(path);   // mid-rotation: keep the last good token
+  std::filesystem::remove(path);  // mid-rotation: keep the last good token
   EXPECT_EQ(fast.token(), "two");
 }
 

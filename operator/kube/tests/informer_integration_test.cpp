@@ -123,7 +123,8 @@ TEST_F(InformerIT, SurvivesCutsAndOutagesWithoutRelistOrMissedEvents) {
   const int failed_from = informer.reflector().watches();
   ASSERT_TRUE(wait_until([&] { return informer.reflector().watches() >= failed_from + 2; }, 30s));  // retried
   proxy.set_refusing(false);
-  ASSERT_TRUE(wait_until([&] { return seen.has("w2", "c") && seen.has("w4", "a") && seen.was_deleted("before"); }, 60s));
+  ASSERT_TRUE(
+      wait_until([&] { return seen.has("w2", "c") && seen.has("w4", "a") && seen.was_deleted("before"); }, 60s));
 
   EXPECT_EQ(informer.reflector().lists(), 1) << "resumed from the last resourceVersion, never relisted";
   EXPECT_GT(informer.reflector().watches(), watches_before);
@@ -184,7 +185,8 @@ TEST_F(InformerIT, StopIsPrompt) {
 // last bookmark was current. Then exactly one relist is correct. Either way no event may be missed.
 TEST_F(InformerIT, SurvivesAnApiServerRestart) {
   const char* allowed = std::getenv("WO_TEST_RESTART_CLUSTER");
-  if (allowed == nullptr || std::string(allowed) != "1") GTEST_SKIP() << "set WO_TEST_RESTART_CLUSTER=1 to restart the API server";
+  if (allowed == nullptr || std::string(allowed) != "1")
+    GTEST_SKIP() << "set WO_TEST_RESTART_CLUSTER=1 to restart the API server";
   Informer informer(*direct, options("restart"));
   Seen seen;
   informer.add_handlers(seen.handlers());
@@ -195,15 +197,17 @@ TEST_F(InformerIT, SurvivesAnApiServerRestart) {
   const std::string src = WO_SOURCE_DIR;
   shell("bash -c 'source " + src + "/hack/lib/cluster.sh && lock_cluster_dir && stop_component kube-apiserver'");
   shell(src + "/hack/cluster-up.sh");
-  ASSERT_TRUE(wait_until([&] {
-    try {
-      put("r1", "restart", "a");
-      direct->remove(kConfigMaps, ns->name(), "gone");
-      return true;
-    } catch (const std::exception&) {
-      return false;
-    }
-  }, 120s, 1s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          put("r1", "restart", "a");
+          direct->remove(kConfigMaps, ns->name(), "gone");
+          return true;
+        } catch (const std::exception&) {
+          return false;
+        }
+      },
+      120s, 1s));
   ASSERT_TRUE(wait_until([&] { return seen.has("r1", "a") && seen.was_deleted("gone"); }, 120s));
   EXPECT_TRUE(seen.has("r0", "a"));
   EXPECT_LE(informer.reflector().lists(), 2) << "at most one relist";

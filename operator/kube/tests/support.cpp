@@ -69,7 +69,9 @@ std::string base64(const std::string& data) {
 }
 
 void shell(const std::string& command) {
-  const std::string full = "(" + command + ") > /tmp/wo-kube-shell.$$ 2>&1; rc=$?; [ $rc -eq 0 ] || cat /tmp/wo-kube-shell.$$; rm -f /tmp/wo-kube-shell.$$; exit $rc";
+  const std::string full = "(" + command +
+                           ") > /tmp/wo-kube-shell.$$ 2>&1; rc=$?; [ $rc -eq 0 ] || cat /tmp/wo-kube-shell.$$; rm -f "
+                           "/tmp/wo-kube-shell.$$; exit $rc";
   FILE* p = popen(full.c_str(), "r");
   if (p == nullptr) throw std::runtime_error("popen failed: " + command);
   std::string out;
@@ -89,14 +91,20 @@ void Pki::issue(const std::string& name, const std::string& cn, const std::strin
   std::string ext = client ? "extendedKeyUsage=clientAuth\n" : "extendedKeyUsage=serverAuth\n";
   if (!san.empty()) ext += "subjectAltName=" + san + "\n";
   dir.write(name + ".ext", ext);
-  shell("cd " + dir.path() + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " +
-        name + ".key -out " + name + ".csr -subj '/CN=" + cn + "' && openssl x509 -req -in " + name +
+  shell("cd " + dir.path() + " && openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -keyout " + name +
+        ".key -out " + name + ".csr -subj '/CN=" + cn + "' && openssl x509 -req -in " + name +
         ".csr -CA ca.crt -CAkey ca.key -CAcreateserial -days 2 -out " + name + ".crt -extfile " + name + ".ext");
 }
 
-std::string Pki::ca_pem() const { return read_file(dir.file("ca.crt")); }
-std::string Pki::crt(const std::string& name) const { return dir.file(name + ".crt"); }
-std::string Pki::key(const std::string& name) const { return dir.file(name + ".key"); }
+std::string Pki::ca_pem() const {
+  return read_file(dir.file("ca.crt"));
+}
+std::string Pki::crt(const std::string& name) const {
+  return dir.file(name + ".crt");
+}
+std::string Pki::key(const std::string& name) const {
+  return dir.file(name + ".key");
+}
 
 Process::Process(const std::vector<std::string>& argv) {
   int fds[2];
@@ -139,7 +147,8 @@ std::string Process::wait_for_line(const std::string& needle, std::chrono::milli
       transcript_ += line + "\n";
       if (line.find(needle) != std::string::npos) return line;
     }
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    const auto left =
+        std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) throw std::runtime_error("timed out waiting for \"" + needle + "\"");
     pollfd p{out_fd_, POLLIN, 0};
     if (poll(&p, 1, static_cast<int>(left.count())) <= 0) continue;
@@ -165,7 +174,8 @@ int listen_on_loopback(uint16_t& port) {
   return fd;
 }
 
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout, std::chrono::milliseconds poll_every) {
+bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
+                std::chrono::milliseconds poll_every) {
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     if (pred()) return true;

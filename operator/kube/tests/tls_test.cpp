@@ -23,8 +23,8 @@ struct TlsServer {
     port = line.substr(line.rfind(':') + 1);
   }
   static std::vector<std::string> args(const Pki& pki, const std::string& name, bool require_client_cert) {
-    std::vector<std::string> a{"openssl", "s_server", "-accept", "127.0.0.1:0", "-cert", pki.crt(name), "-key",
-                               pki.key(name), "-www", "-naccept", "20"};
+    std::vector<std::string> a{"openssl", "s_server",    "-accept", "127.0.0.1:0", "-cert", pki.crt(name),
+                               "-key",    pki.key(name), "-www",    "-naccept",    "20"};
     if (require_client_cert) {
       a.insert(a.end(), {"-Verify", "1", "-verify_return_error", "-CAfile", pki.dir.file("ca.crt")});
     }

@@ -67,7 +67,7 @@ TEST(LineReader, ACutConnectionIsAnError) {
   server.send_chunk("{\"partial\":");
   server.cut();
   std::string line;
-  EXPECT_ANY_THROW(while (reader.next(line)) {});
+  EXPECT_ANY_THROW(while (reader.next(line)){});
 }
 
 TEST(WatchStream, DecodesEventsAndRejectsGarbage) {
@@ -75,8 +75,10 @@ TEST(WatchStream, DecodesEventsAndRejectsGarbage) {
   auto client = std::make_shared<web::http::client::http_client>(server.url());
   auto resp = client->request(web::http::methods::GET, "/watch").get();
   WatchStream stream(client, resp, "watch test");
-  server.send_chunk(R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5"}}})" "\n\n");
-  server.send_chunk(R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}})" "\n");
+  server.send_chunk(R"({"type":"ADDED","object":{"metadata":{"name":"a","resourceVersion":"5"}}})"
+                    "\n\n");
+  server.send_chunk(R"({"type":"BOOKMARK","object":{"metadata":{"resourceVersion":"9"}}})"
+                    "\n");
   server.send_chunk("not json\n");
   WatchEvent ev;
   ASSERT_TRUE(stream.next(ev));

@@ -70,10 +70,12 @@ TEST(Controller, OutcomesFollowControllerRuntime) {
   Controller c(std::move(o), rec);
   c.start();
   for (const char* k : {"ns/retry", "ns/terminal", "ns/requeue", "ns/after", "ns/ok"}) c.queue().add(k);
-  ASSERT_TRUE(wait_until([&] {
-    return rec.count("ns/retry") == 3 && rec.count("ns/requeue") == 2 && rec.count("ns/after") == 2 &&
-           rec.count("ns/ok") == 1 && rec.count("ns/terminal") == 1;
-  }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return rec.count("ns/retry") == 3 && rec.count("ns/requeue") == 2 && rec.count("ns/after") == 2 &&
+               rec.count("ns/ok") == 1 && rec.count("ns/terminal") == 1;
+      },
+      10s));
   EXPECT_EQ(c.queue().num_requeues("ns/retry"), 0);  // forgotten after the success
   c.stop();
   EXPECT_EQ(rec.count("ns/terminal"), 1);  // never retried
@@ -97,7 +99,8 @@ TEST(Controller, OneKeyNeverReconciledConcurrently) {
   Controller c(std::move(o), rec);
   c.start();
   for (int i = 0; i < 500; ++i) c.queue().add("ns/same");
-  ASSERT_TRUE(wait_until([&] { return rec.count("ns/same") >= 1 && c.queue().len() == 0 && c.queue().processing() == 0; }, 10s));
+  ASSERT_TRUE(wait_until(
+      [&] { return rec.count("ns/same") >= 1 && c.queue().len() == 0 && c.queue().processing() == 0; }, 10s));
   c.stop();
   EXPECT_EQ(rec.max_concurrent.load(), 1);
 }

@@ -61,9 +61,8 @@ TEST(LeaderElectionIT, ExactlyOneLeadsAndHandsOver) {
   a.process.kill(SIGKILL);
   ASSERT_TRUE(b.leads_within(kLease + 3 * kRetry + 5s));
   const auto takeover = std::chrono::steady_clock::now() - t0;
-  EXPECT_LE(takeover, kLease + 2 * kRetry + 2s) << "took "
-                                                 << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count()
-                                                 << " ms";
+  EXPECT_LE(takeover, kLease + 2 * kRetry + 2s)
+      << "took " << std::chrono::duration_cast<std::chrono::milliseconds>(takeover).count() << " ms";
   EXPECT_EQ(holder(client, ns.name(), lease), b.identity);
 
   // Graceful stop: B releases, C takes over at its next retry, well before a lease duration.

@@ -3,8 +3,8 @@
 
 #include <atomic>
 #include <map>
-#include <set>
 #include <mutex>
+#include <set>
 
 #include "cluster_env.h"
 #include "runtime/event_recorder.h"
@@ -130,7 +130,8 @@ TEST(ManagerIT, ReconcilesWhileLeadingAndReleasesOnStop) {
   EXPECT_TRUE(manager.is_leader());
   client.create(kConfigMaps, ns.name(), configmap("two", "manager"));
   client.remove(kConfigMaps, ns.name(), "one");
-  ASSERT_TRUE(wait_until([&] { return rec.count(ns.name() + "/two") >= 1 && rec.saw_deleted(ns.name() + "/one"); }, 30s));
+  ASSERT_TRUE(
+      wait_until([&] { return rec.count(ns.name() + "/two") >= 1 && rec.saw_deleted(ns.name() + "/one"); }, 30s));
 
   stop.request_stop();
   runner.join();
@@ -175,9 +176,8 @@ TEST(ManagerIT, IdleWritesAreOnlyLeaseRenewals) {
   auto writes = [&] {
     std::map<std::string, double> by_verb;
     auto& family = registry.counter("rest_client_requests_total", "", {"verb", "code"});
-    family.for_each([&](const std::vector<std::string>& labels, const metrics::Counter& c) {
-      by_verb[labels[0]] += c.value();
-    });
+    family.for_each(
+        [&](const std::vector<std::string>& labels, const metrics::Counter& c) { by_verb[labels[0]] += c.value(); });
     return by_verb;
   };
   const auto before = writes();
@@ -226,18 +226,20 @@ TEST(ManagerIT, LosingTheLeaseStopsReconciling) {
   ASSERT_TRUE(wait_until([&] { return cm.rec.count(ns.name() + "/a") >= 1 && cm.manager.is_leader(); }, 60s));
 
   const kube::ResourceRef leases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
-  ASSERT_TRUE(wait_until([&] {
-    try {
-      value lease = client.get(leases, ns.name(), "wo-lost-test");
-      lease["spec"]["holderIdentity"] = value::string("thief");
-      lease["spec"]["leaseDurationSeconds"] = value::number(600);
-      lease["spec"]["renewTime"] = value::string(format_micro_time(std::chrono::system_clock::now()));
-      client.update(leases, ns.name(), lease);
-      return true;
-    } catch (const kube::ApiError&) {
-      return false;  // raced with a renewal (409): try again
-    }
-  }, 30s));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        try {
+          value lease = client.get(leases, ns.name(), "wo-lost-test");
+          lease["spec"]["holderIdentity"] = value::string("thief");
+          lease["spec"]["leaseDurationSeconds"] = value::number(600);
+          lease["spec"]["renewTime"] = value::string(format_micro_time(std::chrono::system_clock::now()));
+          client.update(leases, ns.name(), lease);
+          return true;
+        } catch (const kube::ApiError&) {
+          return false;  // raced with a renewal (409): try again
+        }
+      },
+      30s));
   ASSERT_TRUE(wait_until([&] { return returned.load(); }, 30s));
   runner.join();
   EXPECT_TRUE(lost.load());

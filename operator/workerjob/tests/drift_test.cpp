@@ -20,9 +20,11 @@ TEST(Drift, HandEditIsDrift) {
   const auto desired = value::parse(R"({"spec":{"template":{"spec":{"containers":[{"name":"worker",
       "args":["--job=a"],"resources":{"limits":{"memory":"500M"}}}]}}}})");
   EXPECT_FALSE(contains(value::parse(R"({"spec":{"template":{"spec":{"containers":[{"name":"worker",
-      "args":["--job=a"],"resources":{"limits":{"memory":"600M"}}}]}}}})"), desired));
+      "args":["--job=a"],"resources":{"limits":{"memory":"600M"}}}]}}}})"),
+                        desired));
   EXPECT_FALSE(contains(value::parse(R"({"spec":{"template":{"spec":{"containers":[{"name":"worker",
-      "args":["--job=a","--extra"],"resources":{"limits":{"memory":"500M"}}}]}}}})"), desired));
+      "args":["--job=a","--extra"],"resources":{"limits":{"memory":"500M"}}}]}}}})"),
+                        desired));
   EXPECT_FALSE(contains(value::parse(R"({"spec":{}})"), desired));
 }
 

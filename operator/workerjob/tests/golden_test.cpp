@@ -104,8 +104,7 @@ TEST(Golden, EveryWorkerJobManifestRendersToItsGoldenFiles) {
       const std::string base = job.metadata.namespace_ + "." + job.metadata.name;
       check_golden(kGoldenDir / (base + ".deployment.json"), api::to_pretty_json(rendered.value->deployment), used);
       if (rendered.value->config_map) {
-        check_golden(kGoldenDir / (base + ".configmap.json"), api::to_pretty_json(*rendered.value->config_map),
-                     used);
+        check_golden(kGoldenDir / (base + ".configmap.json"), api::to_pretty_json(*rendered.value->config_map), used);
       }
     }
   }

@@ -13,10 +13,11 @@ using web::json::value;
 
 api::WorkerJob job_from(const std::string& spec_yaml) {
   std::string error;
-  auto docs = api::yaml_to_json("apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\n"
-                                "metadata: {name: wj, namespace: team, uid: u-1}\nspec:\n" +
-                                    spec_yaml,
-                                &error);
+  auto docs = api::yaml_to_json(
+      "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\n"
+      "metadata: {name: wj, namespace: team, uid: u-1}\nspec:\n" +
+          spec_yaml,
+      &error);
   EXPECT_TRUE(docs) << error;
   auto parsed = api::parse_workerjob(docs->front());
   EXPECT_TRUE(parsed.ok()) << parsed.error_text();
@@ -32,7 +33,9 @@ Rendered render_ok(const std::string& spec_yaml, const RenderOptions& options = 
 const value& container_of(const Rendered& r) {
   return r.deployment.at("spec").at("template").at("spec").at("containers").as_array().at(0);
 }
-const value& pod_spec_of(const Rendered& r) { return r.deployment.at("spec").at("template").at("spec"); }
+const value& pod_spec_of(const Rendered& r) {
+  return r.deployment.at("spec").at("template").at("spec");
+}
 
 const std::string kJob = "  job: team.sync\n";
 
@@ -52,9 +55,8 @@ TEST(Render, DeploymentIdentityAndOwnership) {
 
 TEST(Render, Labels) {
   const Rendered r = render_ok(kJob + "  template: {labels: {team: a}}\n");
-  const std::string owned =
-      R"("app.kubernetes.io/instance":"wj","app.kubernetes.io/managed-by":"worker-operator",)"
-      R"("app.kubernetes.io/name":"worker","worker.dev/job":"team.sync")";
+  const std::string owned = R"("app.kubernetes.io/instance":"wj","app.kubernetes.io/managed-by":"worker-operator",)"
+                            R"("app.kubernetes.io/name":"worker","worker.dev/job":"team.sync")";
   EXPECT_EQ(r.deployment.at("metadata").at("labels").serialize(), "{" + owned + "}");
   EXPECT_EQ(r.deployment.at("spec").at("template").at("metadata").at("labels").serialize(),
             R"({"team":"a",)" + owned + "}");
@@ -94,8 +96,9 @@ TEST(Render, ContainerArgsPortsProbes) {
 }
 
 TEST(Render, ResourcesAsGiven) {
-  const Rendered r = render_ok(kJob + "  resources: {requests: {cpu: 100m, memory: 100M}, "
-                                     "limits: {cpu: 1, memory: 500M}}\n");
+  const Rendered r = render_ok(kJob +
+                               "  resources: {requests: {cpu: 100m, memory: 100M}, "
+                               "limits: {cpu: 1, memory: 500M}}\n");
   const value& c = container_of(r);
   EXPECT_EQ(c.at("resources").serialize(),
             R"({"limits":{"cpu":"1","memory":"500M"},"requests":{"cpu":"100m","memory":"100M"}})");
@@ -117,7 +120,10 @@ TEST(Render, RestrictedSecurityContext) {
   EXPECT_EQ(container_of(r).at("securityContext").serialize(),
             R"({"allowPrivilegeEscalation":false,"capabilities":{"drop":["ALL"]},"readOnlyRootFilesystem":true,)"
             R"("runAsNonRoot":true})");
-  EXPECT_EQ(pod_spec_of(render_ok(kJob, {.worker_image = "w", .run_as_user = 1000})).at("securityContext").at("runAsUser").as_integer(),
+  EXPECT_EQ(pod_spec_of(render_ok(kJob, {.worker_image = "w", .run_as_user = 1000}))
+                .at("securityContext")
+                .at("runAsUser")
+                .as_integer(),
             1000);
 }
 
@@ -145,8 +151,9 @@ TEST(Render, ConfigBecomesAConfigMapMountedAndHashed) {
   EXPECT_EQ(cm.at("data").at("config.yaml").as_string(), text);
   EXPECT_EQ(r.config_text, text);
   EXPECT_EQ(r.config_hash, sha256_hex(text));
-  EXPECT_EQ(r.deployment.at("spec").at("template").at("metadata").at("annotations").at("worker.dev/config-hash").as_string(),
-            r.config_hash);
+  EXPECT_EQ(
+      r.deployment.at("spec").at("template").at("metadata").at("annotations").at("worker.dev/config-hash").as_string(),
+      r.config_hash);
   EXPECT_EQ(pod_spec_of(r).at("volumes").as_array().at(1).serialize(),
             R"({"name":"config","configMap":{"name":"wj-config"}})");
   EXPECT_EQ(container_of(r).at("volumeMounts").as_array().at(1).serialize(),
@@ -192,8 +199,9 @@ TEST(Render, PodTemplateKnobs) {
 }
 
 TEST(Render, IsDeterministic) {
-  const std::string spec = kJob + "  config: {z: 1, a: [1, {y: 2, b: 3}]}\n  template: {labels: {b: c, a: d}}\n"
-                                  "  env: [{name: B, value: x}, {name: A, value: w}]\n";
+  const std::string spec = kJob +
+                           "  config: {z: 1, a: [1, {y: 2, b: 3}]}\n  template: {labels: {b: c, a: d}}\n"
+                           "  env: [{name: B, value: x}, {name: A, value: w}]\n";
   const Rendered a = render_ok(spec);
   const Rendered b = render_ok(spec);
   EXPECT_EQ(a.deployment.serialize(), b.deployment.serialize());

@@ -21,10 +21,10 @@ api::WorkerJob make_job(bool paused = false, int replicas = 1) {
 
 value deployment(int replicas, int ready, int updated, int available, int generation = 2, int observed = 2) {
   return value::parse(R"({"metadata":{"name":"rec","generation":)" + std::to_string(generation) +
-                      R"(},"status":{"observedGeneration":)" + std::to_string(observed) +
-                      R"(,"replicas":)" + std::to_string(replicas) + R"(,"readyReplicas":)" + std::to_string(ready) +
-                      R"(,"updatedReplicas":)" + std::to_string(updated) +
-                      R"(,"availableReplicas":)" + std::to_string(available) + "}}");
+                      R"(},"status":{"observedGeneration":)" + std::to_string(observed) + R"(,"replicas":)" +
+                      std::to_string(replicas) + R"(,"readyReplicas":)" + std::to_string(ready) +
+                      R"(,"updatedReplicas":)" + std::to_string(updated) + R"(,"availableReplicas":)" +
+                      std::to_string(available) + "}}");
 }
 
 value pod_with_container_status(const std::string& container_status_json) {

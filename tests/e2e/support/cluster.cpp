@@ -47,8 +47,12 @@ std::vector<char*> c_args(const std::vector<std::string>& argv) {
 
 }  // namespace
 
-std::string source_dir() { return WO_SOURCE_DIR; }
-std::string binary_dir() { return WO_BINARY_DIR; }
+std::string source_dir() {
+  return WO_SOURCE_DIR;
+}
+std::string binary_dir() {
+  return WO_BINARY_DIR;
+}
 
 std::string kubectl_path() {
   const char* env = std::getenv("KUBECTL");
@@ -195,7 +199,9 @@ TestNamespace::TestNamespace(const std::string& prefix) : name_("e2e-" + prefix 
   if (!r.ok()) throw std::runtime_error("cannot create namespace " + name_ + ": " + r.err);
 }
 
-TestNamespace::~TestNamespace() { kubectl({"delete", "namespace", name_, "--wait=false", "--ignore-not-found"}); }
+TestNamespace::~TestNamespace() {
+  kubectl({"delete", "namespace", name_, "--wait=false", "--ignore-not-found"});
+}
 
 OperatorProcess::OperatorProcess(const std::string& ns, std::vector<std::string> extra_args)
     : ns_(ns), extra_args_(std::move(extra_args)), log_path_(binary_dir() + "/tests/operator-" + ns + ".log") {}

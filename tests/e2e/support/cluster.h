@@ -68,7 +68,7 @@ class OperatorProcess {
   OperatorProcess& operator=(const OperatorProcess&) = delete;
 
   void start();
-  void kill9();                                      // SIGKILL, no cleanup: a crash
+  void kill9();                                                            // SIGKILL, no cleanup: a crash
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));  // SIGTERM; returns exit status
   bool running() const { return pid_ > 0; }
   std::string log_tail(size_t lines = 40) const;
