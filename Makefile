@@ -47,7 +47,7 @@ k8s-build: ## Build the pinned Kubernetes components and etcd (cached; seconds w
 cluster-up: k8s-build ## Start the local cluster, control plane and node (.cluster/kubeconfig); idempotent
 	@hack/cluster-up.sh
 
-images: cluster-up ## Build the worker and operator images offline and load them into the node
+images: build cluster-up ## Build the worker and operator images offline and load them into the node
 	@hack/images.sh
 
 cluster-down: ## Stop the local cluster, keeping its state in .cluster/
