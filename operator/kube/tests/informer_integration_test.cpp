@@ -175,9 +175,9 @@ TEST_F(InformerIT, StopIsPrompt) {
   EXPECT_LT(std::chrono::steady_clock::now() - start, 10s);
 }
 
-// A real restart of the API server (only it: etcd and the other components keep running), through
-// hack/lib/cluster.sh's stop_component and the idempotent hack/cluster-up.sh. Only when asked,
-// WO_TEST_RESTART_CLUSTER=1, since the cluster is shared with other tests.
+// A real restart of the API server (only it: etcd and the other components keep running), by
+// hack/restart-apiserver.sh. Only when asked, WO_TEST_RESTART_CLUSTER=1: it disturbs every other test of
+// the cluster, so ctest runs it as an entry of its own, alone (operator/kube/tests/CMakeLists.txt).
 //
 // Whether the watch can resume depends on the server: a restarted API server's watch cache serves
 // watches only from its initial list's resourceVersion on (k8s.io/apiserver watch_cache.go:
@@ -195,8 +195,7 @@ TEST_F(InformerIT, SurvivesAnApiServerRestart) {
   informer.start();
   ASSERT_TRUE(informer.wait_for_sync(30s));
   const std::string src = WO_SOURCE_DIR;
-  shell("bash -c 'source " + src + "/hack/lib/cluster.sh && lock_cluster_dir && stop_component kube-apiserver'");
-  shell(src + "/hack/cluster-up.sh");
+  shell(src + "/hack/restart-apiserver.sh");
   ASSERT_TRUE(wait_until(
       [&] {
         try {
