@@ -69,8 +69,12 @@ struct ClientOptions {
   double qps = 0;  // client-side limit; 0 or less = off (rely on API Priority and Fairness)
   int burst = 10;
   std::chrono::seconds request_timeout{30};
-  // Inactivity timeout of watch connections; above the largest timeoutSeconds a watch asks for (10 min).
-  std::chrono::seconds watch_timeout{630};
+  // Inactivity timeout of watch connections: how long a watch may deliver nothing at all before it is
+  // taken for hung (a dead connection the kernel has not noticed) and resumed from its resourceVersion.
+  // The API server sends every watcher that allows bookmarks one a minute (Kubernetes 1.27+), so 150 s
+  // misses two; on older servers an idle watch is merely resumed every 150 s. client-go detects the same
+  // with HTTP/2 pings (ReadIdleTimeout 30 s); cpprestsdk speaks HTTP/1.1.
+  std::chrono::seconds watch_timeout{150};
   std::string user_agent = "worker-operator";
   metrics::Registry* metrics = nullptr;  // optional; must outlive the client
 };
