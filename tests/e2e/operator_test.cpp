@@ -1,6 +1,8 @@
 // The operator against the real cluster: the operator runs as a process with the kubeconfig and
-// watches a namespace of the test's own. Pods need a node to run; these tests check what the
-// control plane alone decides (Deployments, ConfigMaps, drift, scaling, pausing, deletion, conflicts).
+// watches a namespace of the test's own. Most tests keep replicas at 0 and check what the control plane
+// alone decides (Deployments, ConfigMaps, drift, scaling, pausing, deletion, conflicts); the failure
+// tests run real worker pods from the worker image (fixture `images`) that fail before needing a
+// database.
 
 #include <gtest/gtest.h>
 
@@ -8,6 +10,7 @@
 
 #include "api/workerjob.h"
 #include "support/cluster.h"
+#include "support/workerjobs.h"
 #include "workerjob/drift.h"
 #include "workerjob/render.h"
 
@@ -21,15 +24,28 @@ constexpr auto kConverge = 30s;
 
 class OperatorTest : public ::testing::Test {
  protected:
-  static void SetUpTestSuite() { install_crd(); }
+  static void SetUpTestSuite() {
+    install_crd();
+    // A deployed operator watches every namespace: it would reconcile these tests' WorkerJobs too.
+    const auto deployed = kubectl(
+        {"get", "deployment", "worker-operator", "-n", "worker-operator-system", "-o", "jsonpath={.spec.replicas}"});
+    if (deployed.ok() && !deployed.out.empty() && deployed.out != "0") {
+      deployed_operator_ =
+          "the operator is deployed in this cluster (worker-operator-system/worker-operator) and would reconcile "
+          "these tests' WorkerJobs as well; run make undeploy first";
+    }
+  }
+  static inline std::string deployed_operator_;
 
   void SetUp() override {
+    ASSERT_TRUE(deployed_operator_.empty()) << deployed_operator_;
     ns_ = std::make_unique<TestNamespace>("op");
     operator_ = std::make_unique<OperatorProcess>(ns_->name());
     operator_->start();
   }
 
   void TearDown() override {
+    if (!operator_) return;  // SetUp stopped early
     if (HasFailure()) std::cerr << "operator log (tail):\n" << operator_->log_tail() << "\n";
     const int code = operator_->stop();
     EXPECT_EQ(code, 0) << "the operator should exit 0 on SIGTERM\n" << operator_->log_tail();
@@ -38,13 +54,14 @@ class OperatorTest : public ::testing::Test {
 
   const std::string& ns() const { return ns_->name(); }
 
-  // A WorkerJob manifest with the test's namespace.
+  // A WorkerJob manifest with the test's namespace; extra_spec adds spec fields (",\"config\":{...}").
   value workerjob(const std::string& name, const std::string& job, const std::string& extra_spec = "") {
-    return value::parse(
-        R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob","metadata":{"name":")" + name + R"(","namespace":")" +
-        ns() + R"("},"spec":{"replicas":0,"job":")" + job +
-        R"(","resources":{"requests":{"cpu":"100m","memory":"100M"},"limits":{"cpu":"1","memory":"500M"}})" +
-        extra_spec + "}}");
+    value wj = workerjob_manifest(ns(), name, job);
+    if (!extra_spec.empty()) {
+      const value extra = value::parse("{" + extra_spec.substr(1) + "}");
+      for (const auto& [key, field] : extra.as_object()) wj["spec"][key] = field;
+    }
+    return wj;
   }
 
   value get(const std::string& kind, const std::string& name) { return kubectl_json({"get", kind, name, "-n", ns()}); }
@@ -218,6 +235,65 @@ TEST_F(OperatorTest, ADeploymentItDoesNotOwnIsNeverTouched) {
   const value d = get("deployment", "taken");
   EXPECT_TRUE(at(d, "metadata.ownerReferences").is_null()) << "the foreign Deployment must not be adopted";
   EXPECT_EQ(at(d, "spec.template.spec.containers.0.image"), value::string("example.invalid/app:1"));
+}
+
+TEST_F(OperatorTest, KubectlWaitForReadyWorks) {
+  kubectl_apply(workerjob("idle", "demo.sleep").serialize());
+  const auto wait = kubectl({"wait", "--for=condition=Ready", "--timeout=60s", "workerjob/idle", "-n", ns()});
+  ASSERT_TRUE(wait.ok()) << wait.err << "\n" << describe_conditions(get("workerjob", "idle"));
+  EXPECT_EQ(condition(get("workerjob", "idle"), "Ready").reason, "ScaledToZero");
+  const auto row = kubectl({"get", "wj", "idle", "-n", ns(), "--no-headers"});
+  ASSERT_TRUE(row.ok()) << row.err;
+  EXPECT_NE(row.out.find("demo.sleep"), std::string::npos) << row.out;
+  EXPECT_NE(row.out.find("0/0"), std::string::npos) << row.out;
+  EXPECT_NE(row.out.find("ScaledToZero"), std::string::npos) << row.out;
+}
+
+// Real pods of the worker image fail at startup: an unknown job and a config the job refuses. The
+// worker writes the reason to its termination message; the operator reports it on the failing
+// WorkerJob only, as conditions, lastFailure and a Warning Event, and announces the recovery.
+TEST_F(OperatorTest, FailingPodsAreReportedFromTheirTerminationMessage) {
+  value unknown = workerjob("unknown", "no.such-job");
+  unknown["spec"]["replicas"] = value::number(1);
+  value refused = workerjob("refused", "demo.sleep", R"(,"config":{"table":"t","concurrency":"lots"})");
+  refused["spec"]["replicas"] = value::number(1);
+  kubectl_apply(unknown.serialize() + "\n" + refused.serialize() + "\n" +
+                workerjob("bystander", "demo.sleep").serialize());
+
+  constexpr auto kPodFailure = 180s;  // image start, first exit, status round trip
+  for (const auto& [name, reason] : {std::pair{"unknown", "UnknownJob"}, std::pair{"refused", "InvalidConfig"}}) {
+    const bool reported = wait_until(kPodFailure, [&, name = name, reason = reason] {
+      return live_condition(ns(), name, "Degraded").reason == reason;
+    });
+    const value wj = get("workerjob", name);
+    ASSERT_TRUE(reported) << name << ": want Degraded/" << reason << " within " << kPodFailure.count() << " s, have\n"
+                          << describe_conditions(wj) << "pods: " << pods_of(ns(), name).serialize();
+    EXPECT_EQ(condition(wj, "Degraded").status, "True");
+    EXPECT_EQ(condition(wj, "Ready").status, "False");
+    EXPECT_EQ(condition(wj, "Ready").reason, reason) << "the STATUS column shows the failure";
+    EXPECT_EQ(at(wj, "status.lastFailure.reason"), value::string(reason));
+    EXPECT_TRUE(wait_until(kConverge,
+                           [&, name = name, reason = reason] {
+                             const auto events = events_of(ns(), name);
+                             return has_event(events, "DeploymentCreated") && has_event(events, reason);
+                           }))
+        << name << " events:\n"
+        << describe_events(events_of(ns(), name));
+  }
+  const auto unknown_message = condition(get("workerjob", "unknown"), "Degraded").message;
+  EXPECT_NE(unknown_message.find("no.such-job"), std::string::npos) << unknown_message;
+  EXPECT_NE(condition(get("workerjob", "bystander"), "Degraded").status, "True")
+      << "a failing WorkerJob disturbs no other:\n"
+      << describe_conditions(get("workerjob", "bystander"));
+
+  // Scaled to zero, no pod fails any more: Degraded clears, lastFailure stays, a Recovered Event says so.
+  const auto scale = kubectl({"scale", "wj", "unknown", "-n", ns(), "--replicas=0"});
+  ASSERT_TRUE(scale.ok()) << scale.err;
+  EXPECT_TRUE(wait_until(kPodFailure, [&] { return live_condition(ns(), "unknown", "Degraded").status == "False"; }))
+      << describe_conditions(get("workerjob", "unknown"));
+  EXPECT_EQ(at(get("workerjob", "unknown"), "status.lastFailure.reason"), value::string("UnknownJob"));
+  EXPECT_TRUE(wait_until(kConverge, [&] { return has_event(events_of(ns(), "unknown"), "Recovered"); }))
+      << describe_events(events_of(ns(), "unknown"));
 }
 
 TEST_F(OperatorTest, KilledDuringABurstOfChangesItConvergesAfterRestart) {

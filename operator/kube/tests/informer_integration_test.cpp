@@ -186,7 +186,7 @@ TEST_F(InformerIT, StopIsPrompt) {
 TEST_F(InformerIT, SurvivesAnApiServerRestart) {
   const char* allowed = std::getenv("WO_TEST_RESTART_CLUSTER");
   if (allowed == nullptr || std::string(allowed) != "1")
-    GTEST_SKIP() << "set WO_TEST_RESTART_CLUSTER=1 to restart the API server";
+    GTEST_SKIP() << "runs alone as the ctest entry kube_integration_apiserver_restart (WO_TEST_RESTART_CLUSTER=1)";
   Informer informer(*direct, options("restart"));
   Seen seen;
   informer.add_handlers(seen.handlers());

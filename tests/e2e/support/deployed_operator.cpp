@@ -1,0 +1,84 @@
+#include "support/deployed_operator.h"
+
+#include <signal.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+#include "support/cluster.h"
+
+namespace wo::e2e {
+
+using web::json::value;
+
+std::string operator_leader_identity() {
+  const auto r =
+      kubectl({"get", "lease", "worker-operator", "-n", kOperatorNamespace, "-o", "jsonpath={.spec.holderIdentity}"});
+  return r.ok() ? r.out : std::string();
+}
+
+std::string pod_of_identity(const std::string& identity) {
+  const auto underscore = identity.rfind('_');
+  return underscore == std::string::npos ? identity : identity.substr(0, underscore);
+}
+
+value operator_pods() {
+  return at(kubectl_json({"get", "pods", "-n", kOperatorNamespace, "-l", "app.kubernetes.io/name=worker-operator"}),
+            "items");
+}
+
+int operator_restarts() {
+  int restarts = 0;
+  const value pods = operator_pods();  // named: a range over a temporary's member would dangle
+  for (const auto& pod : pods.as_array()) {
+    const value statuses = at(pod, "status.containerStatuses");
+    if (!statuses.is_array()) continue;
+    for (const auto& s : statuses.as_array()) restarts += at(s, "restartCount").as_integer();
+  }
+  return restarts;
+}
+
+std::string operator_logs(int lines) {
+  std::string out;
+  const value pods = operator_pods();  // named: a range over a temporary's member would dangle
+  for (const auto& pod : pods.as_array()) {
+    const std::string name = at(pod, "metadata.name").as_string();
+    const auto r = kubectl({"logs", name, "-n", kOperatorNamespace, "--tail=" + std::to_string(lines)});
+    out += "--- " + name + "\n" + r.out + r.err;
+  }
+  return out;
+}
+
+int kill9_pod_processes(const std::string& ns, const std::string& pod) {
+  const value statuses = at(kubectl_json({"get", "pod", pod, "-n", ns}), "status.containerStatuses");
+  std::vector<std::string> ids;
+  if (statuses.is_array()) {
+    for (const auto& s : statuses.as_array()) {
+      const value id = at(s, "containerID");  // "containerd://<64 hex digits>"
+      if (!id.is_string()) continue;
+      const std::string text = id.as_string();
+      const auto scheme = text.find("://");
+      ids.push_back(scheme == std::string::npos ? text : text.substr(scheme + 3));
+    }
+  }
+  int killed = 0;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string pid = entry.path().filename().string();
+    if (pid.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::ifstream cgroup(entry.path() / "cgroup");
+    std::stringstream text;
+    text << cgroup.rdbuf();
+    for (const auto& id : ids) {
+      if (!id.empty() && text.str().find(id) != std::string::npos && ::kill(std::stoi(pid), SIGKILL) == 0) {
+        ++killed;
+        break;
+      }
+    }
+  }
+  return killed;
+}
+
+}  // namespace wo::e2e
