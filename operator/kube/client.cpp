@@ -220,6 +220,7 @@ value Client::list_page(const ResourceRef& r, const std::string& ns, const ListO
 value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
   if (o.limit <= 0) o.limit = 500;
   value items = value::array();
+  value list_type = value::object();  // the pages' kind ("DeploymentList") and apiVersion
   size_t n = 0;
   std::string rv;
   for (;;) {
@@ -240,13 +241,16 @@ value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
     if (page.has_field("items") && page.at("items").is_array()) {
       for (auto& item : page.at("items").as_array()) items[n++] = std::move(item);
     }
+    for (const char* field : {"kind", "apiVersion"}) {
+      if (page.has_field(field) && page.at(field).is_string()) list_type[field] = page.at(field);
+    }
     const value meta = page.has_field("metadata") ? page.at("metadata") : value::object();
     rv = meta.has_field("resourceVersion") ? meta.at("resourceVersion").as_string() : "";
     o.continue_token =
         meta.has_field("continue") && meta.at("continue").is_string() ? meta.at("continue").as_string() : "";
     if (o.continue_token.empty()) break;
   }
-  value out = value::object();
+  value out = std::move(list_type);
   out["items"] = std::move(items);
   out["metadata"] = value::object();
   out["metadata"]["resourceVersion"] = value::string(rv);
@@ -307,7 +311,7 @@ value Client::remove(const ResourceRef& r, const std::string& ns, const std::str
 }
 
 std::unique_ptr<WatchStream> Client::watch(const ResourceRef& r, const std::string& ns, const WatchOptions& o,
-                                           pplx::cancellation_token cancel) {
+                                           const pplx::cancellation_token& cancel) {
   const std::string q = with_query(path(r, ns), {{"watch", "true"},
                                                  {"resourceVersion", o.resource_version},
                                                  {"labelSelector", o.label_selector},

@@ -92,7 +92,8 @@ class Client {
   web::json::value get(const ResourceRef& r, const std::string& ns, const std::string& name);
   // One page; the returned List has items and metadata.{resourceVersion,continue}.
   web::json::value list_page(const ResourceRef& r, const std::string& ns, const ListOptions& options);
-  // All pages (options.limit is the page size, 500 when 0); returns {items, metadata.resourceVersion}.
+  // All pages (options.limit is the page size, 500 when 0); returns {kind, apiVersion, items,
+  // metadata.resourceVersion}. Items come as the server sends them: without kind and apiVersion.
   web::json::value list(const ResourceRef& r, const std::string& ns, ListOptions options = {});
   web::json::value create(const ResourceRef& r, const std::string& ns, const web::json::value& object);
   // PUT of the whole object (name and, for optimistic concurrency, resourceVersion from its metadata).
@@ -110,7 +111,7 @@ class Client {
 
   // Opens a watch (headers received, status checked); see watch.h. cancel stops it from another thread.
   std::unique_ptr<WatchStream> watch(const ResourceRef& r, const std::string& ns, const WatchOptions& options,
-                                     pplx::cancellation_token cancel = pplx::cancellation_token::none());
+                                     const pplx::cancellation_token& cancel = pplx::cancellation_token::none());
 
   // "/apis/g/v/namespaces/ns/plural/name/sub" with empty parts left out.
   static std::string path(const ResourceRef& r, const std::string& ns, const std::string& name = "",

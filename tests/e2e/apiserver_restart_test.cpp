@@ -63,8 +63,13 @@ TEST(ApiServerRestartStory, TheOperatorResumesAndReconcilesAChangeMadeMeanwhile)
                                       value::string("160Mi") &&
                                   at(wj, "status.observedGeneration") == at(wj, "metadata.generation");
                          }))
-      << "expected the change to reach the Deployment and the status after the restart\n"
-      << operator_logs();
+      << "expected the change to reach the Deployment and the status after the restart; saw Deployment "
+      << at(kubectl_json({"get", "deployment", "steady", "-n", ns.name()}), "spec.template.spec.containers.0.resources")
+             .serialize()
+      << ", WorkerJob " << at(kubectl_json({"get", "workerjob", "steady", "-n", ns.name()}), "metadata.generation")
+      << " / status " << at(kubectl_json({"get", "workerjob", "steady", "-n", ns.name()}), "status.observedGeneration")
+      << "\n"
+      << operator_logs(200);
   EXPECT_FALSE(operator_leader_identity().empty()) << "someone leads again";
   // A leader that could not renew its Lease within the renew deadline (10 s) steps down by exiting, as
   // controller-runtime's managers do, and the kubelet restarts it as a fresh candidate; the operator as

@@ -20,7 +20,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using namespace testing;
-using web::json::value;
 
 // What the handlers saw: the latest data value per name, and deletions.
 struct Seen {
@@ -101,6 +100,11 @@ TEST_F(InformerIT, SurvivesCutsAndOutagesWithoutRelistOrMissedEvents) {
   ASSERT_TRUE(informer.wait_for_sync(30s));
   EXPECT_TRUE(seen.has("before", "0"));
   EXPECT_EQ(informer.store().size(), 1u);  // the label selector applies
+  // Listed objects carry kind and apiVersion like watched ones (list items come without them).
+  const ObjectPtr listed = informer.store().get(ns->name() + "/before");
+  ASSERT_TRUE(listed);
+  EXPECT_EQ(listed->at("kind").as_string(), "ConfigMap");
+  EXPECT_EQ(listed->at("apiVersion").as_string(), "v1");
   EXPECT_EQ(informer.store().by_index("namespace", ns->name()).size(), 1u);
 
   for (int i = 0; i < 3; ++i) put("w" + std::to_string(i), "watch", "a");
@@ -184,7 +188,7 @@ TEST_F(InformerIT, StopIsPrompt) {
 // "oldest = listResourceVersion + 1"), so a resourceVersion from before the restart gets 410 unless the
 // last bookmark was current. Then exactly one relist is correct. Either way no event may be missed.
 TEST_F(InformerIT, SurvivesAnApiServerRestart) {
-  const char* allowed = std::getenv("WO_TEST_RESTART_CLUSTER");
+  const char* allowed = std::getenv("WO_TEST_RESTART_CLUSTER");  // NOLINT(concurrency-mt-unsafe): tests never setenv
   if (allowed == nullptr || std::string(allowed) != "1")
     GTEST_SKIP() << "runs alone as the ctest entry kube_integration_apiserver_restart (WO_TEST_RESTART_CLUSTER=1)";
   Informer informer(*direct, options("restart"));
