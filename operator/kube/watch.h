@@ -25,7 +25,7 @@ namespace wo::kube {
 // available (cpprest's getn(N) waits for N bytes) and never holding more than one partial line.
 class LineReader {
  public:
-  explicit LineReader(concurrency::streams::istream body, size_t max_line = 64 * 1024 * 1024);
+  explicit LineReader(const concurrency::streams::istream& body, size_t max_line = size_t{64} * 1024 * 1024);
   // false at a clean end of stream; throws what the stream throws (http_exception, cancellation) and
   // std::length_error for a line longer than max_line.
   bool next(std::string& line);
