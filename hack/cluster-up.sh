@@ -301,6 +301,7 @@ if [[ $cluster_node == 1 ]]; then
   write_kubeconfig "$cluster_dir/config/kube-proxy.kubeconfig" system:kube-proxy kube-proxy
   write_node_configs
   node_firewall
+  node_bridge
 fi
 
 for component in "${cluster_components[@]}"; do

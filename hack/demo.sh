@@ -43,6 +43,17 @@ HBA
       -o "-p $pg_port -k $pg_dir -c listen_addresses='127.0.0.1,${pod_gateway}'" start >/dev/null
     echo "demo postgres: started on 127.0.0.1 and ${pod_gateway}, port $pg_port"
   fi
+  # Postgres skips an address it cannot bind (the pod bridge's, when it did not exist at its start):
+  # then pods could not connect. Restart it once the address is there.
+  if [[ -z $(ss -Hltn "src $pod_gateway:$pg_port") ]]; then
+    echo "demo postgres: not listening on ${pod_gateway}:$pg_port; restarting it"
+    pg pg_ctl -D "$pg_dir/data" -l "$pg_dir/postgres.log" -w -m fast \
+      -o "-p $pg_port -k $pg_dir -c listen_addresses='127.0.0.1,${pod_gateway}'" restart >/dev/null
+    [[ -n $(ss -Hltn "src $pod_gateway:$pg_port") ]] || {
+      echo "demo: Postgres cannot listen on ${pod_gateway}:$pg_port (see $pg_dir/postgres.log)" >&2
+      exit 1
+    }
+  fi
   runuser -u postgres -- psql -h "$pg_dir" -p "$pg_port" -d postgres -tAq \
     -c "ALTER USER postgres PASSWORD '$(cat "$pg_password_file")'" >/dev/null
   if [[ -z $(runuser -u postgres -- psql -h "$pg_dir" -p "$pg_port" -d postgres -tAc \

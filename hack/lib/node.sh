@@ -189,6 +189,16 @@ wait_for_node_ready() {
   echo "cluster-up: node $node_name is Ready ($((SECONDS - started_at)) s)"
 }
 
+# The pod bridge with its gateway address, before any pod exists. The CNI bridge plugin would make it
+# with the first pod; made here, the host has the address pods reach it at from the start, so a host
+# service can bind to it right after cluster-up (make demo's Postgres does).
+node_bridge() {
+  ip link show "$pod_bridge" >/dev/null 2>&1 || ip link add name "$pod_bridge" type bridge
+  ip -4 addr show dev "$pod_bridge" | grep -q "inet $pod_gateway/" ||
+    ip addr add "$pod_gateway/${pod_cidr#*/}" dev "$pod_bridge"
+  ip link set "$pod_bridge" up
+}
+
 # The API server and kubelet listen on all addresses once there is a node (pods reach them through the
 # bridge); these chains admit only loopback and the pod bridge, and keep pod traffic off other interfaces.
 firewall_chains=(WO-CLUSTER-INPUT:INPUT WO-CLUSTER-FORWARD:FORWARD)
