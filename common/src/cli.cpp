@@ -1,6 +1,7 @@
 #include "wo/cli.h"
 
 #include <charconv>
+#include <cmath>
 #include <cstdlib>
 #include <sstream>
 
@@ -61,7 +62,7 @@ std::chrono::milliseconds parse_duration(std::string_view text) {
     total_ms += number * scale;
   }
   if (total_ms > 1e13) throw std::invalid_argument("duration \"" + original + "\" is too large");
-  return std::chrono::milliseconds(static_cast<long long>(total_ms + 0.5));
+  return std::chrono::milliseconds(std::llround(total_ms));
 }
 
 std::string format_duration(std::chrono::milliseconds d) {
@@ -198,6 +199,7 @@ void FlagSet::parse(int argc, const char* const argv[]) {
   }
   for (auto& [name, flag] : flags_) {
     if (flag.set || flag.env.empty()) continue;
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): flags are parsed at startup, before any thread; nothing calls setenv
     if (const char* env = std::getenv(flag.env.c_str()); env != nullptr && *env != '\0') {
       assign(name, flag, env, true);
     }

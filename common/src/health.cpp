@@ -33,10 +33,10 @@ std::pair<bool, std::string> Checks::run(const std::vector<std::pair<std::string
       reason = std::string("check threw: ") + e.what();
     }
     if (reason.empty()) {
-      body += "[+]" + name + " ok\n";
+      body.append("[+]").append(name).append(" ok\n");
     } else {
       healthy = false;
-      body += "[-]" + name + " failed: " + reason + "\n";
+      body.append("[-]").append(name).append(" failed: ").append(reason).append("\n");
     }
   }
   body += healthy ? "ok\n" : "failed\n";

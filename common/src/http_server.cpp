@@ -26,7 +26,7 @@ using tcp = asio::ip::tcp;
 namespace {
 
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
-constexpr std::size_t kMaxRequestBytes = 16 * 1024;
+constexpr std::size_t kMaxRequestBytes = std::size_t{16} * 1024;
 
 // One connection: read a request, answer it, repeat while the client keeps the connection alive.
 // Every read and write has a deadline, so a client that goes quiet cannot hold the server.

@@ -193,7 +193,7 @@ Family<Gauge>& Registry::gauge(const std::string& name, const std::string& help,
 Family<Histogram>& Registry::histogram(const std::string& name, const std::string& help,
                                        std::vector<std::string> labels, std::vector<double> buckets) {
   return get_or_add<Histogram>(mu_, families_, name, help, std::move(labels),
-                               [buckets] { return std::make_unique<Histogram>(buckets); });
+                               [buckets = std::move(buckets)] { return std::make_unique<Histogram>(buckets); });
 }
 
 void Registry::on_collect(std::function<void()> callback) {
@@ -211,7 +211,10 @@ std::string Registry::render() const {
 
   std::string out;
   std::lock_guard lock(mu_);
-  for (const auto& [name, entry] : families_) {
+  // Not a structured binding: the lambdas below capture name, which clang before 16 rejects for bindings.
+  for (const auto& family : families_) {
+    const std::string& name = family.first;
+    const auto& entry = family.second;
     if (const auto* counter = std::get_if<std::unique_ptr<Family<Counter>>>(&entry->family)) {
       const auto& f = **counter;
       append_help(out, name, f.help(), "counter");

@@ -10,9 +10,9 @@
 
 #include <algorithm>
 #include <cerrno>
-#include <cstring>
 #include <stdexcept>
 #include <string>
+#include <system_error>
 
 namespace wo::process {
 
@@ -24,11 +24,11 @@ ShutdownSignal::ShutdownSignal() {
   sigaddset(&set, SIGINT);
   if (pthread_sigmask(SIG_BLOCK, &set, nullptr) != 0) throw std::runtime_error("pthread_sigmask failed");
   const int sfd = signalfd(-1, &set, SFD_CLOEXEC);
-  if (sfd < 0) throw std::runtime_error(std::string("signalfd: ") + std::strerror(errno));
+  if (sfd < 0) throw std::runtime_error("signalfd: " + std::generic_category().message(errno));
   wake_fd_ = eventfd(0, EFD_CLOEXEC);
   if (wake_fd_ < 0) {
     ::close(sfd);
-    throw std::runtime_error(std::string("eventfd: ") + std::strerror(errno));
+    throw std::runtime_error("eventfd: " + std::generic_category().message(errno));
   }
   waiter_ = std::thread([this, sfd] {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};

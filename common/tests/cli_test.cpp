@@ -3,11 +3,29 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <string>
+#include <utility>
 
 namespace wo::cli {
 namespace {
 
 using std::chrono::milliseconds;
+
+// Sets an environment variable for the length of one test and removes it afterwards, also when the test fails.
+class ScopedEnv {
+ public:
+  ScopedEnv(std::string name, const char* value) : name_(std::move(name)) {
+    ::setenv(name_.c_str(), value, 1);  // NOLINT(concurrency-mt-unsafe): these tests run on one thread
+  }
+  ~ScopedEnv() {
+    ::unsetenv(name_.c_str());  // NOLINT(concurrency-mt-unsafe): these tests run on one thread
+  }
+  ScopedEnv(const ScopedEnv&) = delete;
+  ScopedEnv& operator=(const ScopedEnv&) = delete;
+
+ private:
+  std::string name_;
+};
 
 FlagSet make() {
   FlagSet f("prog", "Does things.");
@@ -31,8 +49,8 @@ TEST(Cli, ParsesBothFlagForms) {
 }
 
 TEST(Cli, DefaultsAndEnvironmentFallback) {
-  ::setenv("WO_TEST_NAME", "from-env", 1);
-  ::setenv("WO_TEST_JOBS", "x,y", 1);
+  const ScopedEnv name("WO_TEST_NAME", "from-env");
+  const ScopedEnv jobs("WO_TEST_JOBS", "x,y");
   auto f = make();
   const char* argv[] = {"prog"};
   f.parse(1, argv);
@@ -40,17 +58,14 @@ TEST(Cli, DefaultsAndEnvironmentFallback) {
   EXPECT_EQ(f.get_repeated("job"), (std::vector<std::string>{"x", "y"}));
   EXPECT_EQ(f.get_duration("timeout"), milliseconds(25000));
   EXPECT_FALSE(f.is_set("count"));
-  ::unsetenv("WO_TEST_NAME");
-  ::unsetenv("WO_TEST_JOBS");
 }
 
 TEST(Cli, CommandLineBeatsEnvironment) {
-  ::setenv("WO_TEST_NAME", "from-env", 1);
+  const ScopedEnv name("WO_TEST_NAME", "from-env");
   auto f = make();
   const char* argv[] = {"prog", "--name", "cli"};
   f.parse(3, argv);
   EXPECT_EQ(f.get_string("name"), "cli");
-  ::unsetenv("WO_TEST_NAME");
 }
 
 TEST(Cli, ErrorsNameTheFlag) {

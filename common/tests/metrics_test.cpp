@@ -64,6 +64,7 @@ TEST(Metrics, ConcurrentIncrementsAreNotLost) {
   Registry r;
   auto& c = r.counter("n", "h", {"t"});
   std::vector<std::thread> threads;
+  threads.reserve(4);
   for (int t = 0; t < 4; ++t) {
     threads.emplace_back([&] {
       for (int i = 0; i < 10000; ++i) c.with({"x"}).inc();

@@ -99,7 +99,7 @@ void append_pretty(std::string& out, const web::json::value& v, int depth) {
     }
     case web::json::value::Object: {
       const auto& o = v.as_object();
-      if (o.size() == 0) {
+      if (o.empty()) {
         out += "{}";
         return;
       }

@@ -382,7 +382,7 @@ class Builder final : public YAML::EventHandler {
     }
     if (tag == "?" || tag.empty()) return resolve_plain(text, mark);
     if (tag == kTagInt || tag == kTagFloat || tag == kTagBool || tag == kTagNull) {
-      const web::json::value v = text.empty() ? web::json::value::null() : resolve_plain(text, mark);
+      web::json::value v = text.empty() ? web::json::value::null() : resolve_plain(text, mark);
       const bool ok = (tag == kTagInt && v.is_number() && v.as_number().is_integral()) ||
                       (tag == kTagFloat && v.is_number()) || (tag == kTagBool && v.is_boolean()) ||
                       (tag == kTagNull && v.is_null());

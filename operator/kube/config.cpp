@@ -14,6 +14,12 @@
 namespace wo::kube {
 namespace {
 
+// std::getenv for the configuration, which the operator loads at startup. Nothing in the operator modifies
+// its environment (only tests call setenv, on one thread), so these reads cannot race with a write.
+const char* env(const char* name) {
+  return std::getenv(name);  // NOLINT(concurrency-mt-unsafe): the environment is never modified, see above
+}
+
 std::string read_file(const std::string& path, const std::string& what) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw ConfigError(what + ": cannot read file " + path);
@@ -23,7 +29,7 @@ std::string read_file(const std::string& path, const std::string& what) {
   return out.str();
 }
 
-std::string trim(std::string s) {
+std::string trim(const std::string& s) {
   const auto first = s.find_first_not_of(" \t\r\n");
   if (first == std::string::npos) return {};
   return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
@@ -237,16 +243,16 @@ Config load_kubeconfig(const std::string& path, const std::string& context) {
 // --- in-cluster ---
 
 bool in_cluster_available(const InClusterPaths& paths) {
-  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
-  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  const char* host = env("KUBERNETES_SERVICE_HOST");
+  const char* port = env("KUBERNETES_SERVICE_PORT");
   std::error_code ec;
   return host != nullptr && *host != '\0' && port != nullptr && *port != '\0' &&
          std::filesystem::exists(paths.token, ec);
 }
 
 Config load_in_cluster(const InClusterPaths& paths) {
-  const char* host = std::getenv("KUBERNETES_SERVICE_HOST");
-  const char* port = std::getenv("KUBERNETES_SERVICE_PORT");
+  const char* host = env("KUBERNETES_SERVICE_HOST");
+  const char* port = env("KUBERNETES_SERVICE_PORT");
   if (host == nullptr || *host == '\0' || port == nullptr || *port == '\0') {
     throw ConfigError("in-cluster config: KUBERNETES_SERVICE_HOST and KUBERNETES_SERVICE_PORT must be set");
   }
@@ -274,16 +280,16 @@ Config load_in_cluster(const InClusterPaths& paths) {
 Config load_config(const std::string& kubeconfig_flag, const std::string& context, const InClusterPaths& paths) {
   if (!kubeconfig_flag.empty()) return load_kubeconfig(kubeconfig_flag, context);
   if (in_cluster_available(paths)) return load_in_cluster(paths);
-  if (const char* env = std::getenv("KUBECONFIG"); env != nullptr && *env != '\0') {
-    std::stringstream list(env);
+  if (const char* kubeconfig = env("KUBECONFIG"); kubeconfig != nullptr && *kubeconfig != '\0') {
+    std::stringstream list(kubeconfig);
     std::string entry;
     std::error_code ec;
     while (std::getline(list, entry, ':')) {
       if (!entry.empty() && std::filesystem::exists(entry, ec)) return load_kubeconfig(entry, context);
     }
-    throw ConfigError(std::string("KUBECONFIG=") + env + ": no listed file exists");
+    throw ConfigError(std::string("KUBECONFIG=") + kubeconfig + ": no listed file exists");
   }
-  const char* home = std::getenv("HOME");
+  const char* home = env("HOME");
   const std::string fallback = std::string(home != nullptr ? home : "") + "/.kube/config";
   std::error_code ec;
   if (home != nullptr && std::filesystem::exists(fallback, ec)) return load_kubeconfig(fallback, context);

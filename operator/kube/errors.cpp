@@ -18,7 +18,8 @@ std::string describe(int code, const std::string& reason, const std::string& mes
 
 }  // namespace
 
-ApiError::ApiError(int code, std::string reason, std::string message, std::string context, web::json::value status)
+ApiError::ApiError(int code, std::string reason, std::string message, const std::string& context,
+                   web::json::value status)
     : std::runtime_error(describe(code, reason, message, context)),
       code_(code),
       reason_(std::move(reason)),

@@ -12,7 +12,7 @@ namespace wo::kube {
 class ApiError : public std::runtime_error {
  public:
   // status: the decoded metav1.Status when the body was one, else null. what = context + code + reason + message.
-  ApiError(int code, std::string reason, std::string message, std::string context, web::json::value status = {});
+  ApiError(int code, std::string reason, std::string message, const std::string& context, web::json::value status = {});
   // Builds from an HTTP status and response body (a Status object or anything else).
   static ApiError from_response(int http_code, const std::string& body, const std::string& context);
   // Builds from a watch ERROR event's object (a Status).

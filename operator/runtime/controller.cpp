@@ -80,7 +80,7 @@ void Controller::watch_owned(kube::Informer& informer, const std::string& owner_
 }
 
 void Controller::watch_mapped(kube::Informer& informer, MapFunc map) {
-  auto enqueue = [this, map](const kube::ObjectPtr& o) {
+  auto enqueue = [this, map = std::move(map)](const kube::ObjectPtr& o) {
     for (const auto& r : map(*o)) queue_.add(r.key());
   };
   // On update both states count: an object that stopped belonging to an owner must wake the old one too.

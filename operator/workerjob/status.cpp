@@ -93,7 +93,8 @@ std::optional<PodFailure> container_failure(const value& status, const std::stri
   const std::string waiting_reason = waiting != nullptr ? str(field(*waiting, "reason")) : "";
 
   auto failure = [&](Problem p, std::string time) {
-    PodFailure f{p.reason, p.message, pod_name, std::move(time), severity_of(p.reason)};
+    const auto severity = severity_of(p.reason);
+    PodFailure f{std::move(p.reason), std::move(p.message), pod_name, std::move(time), severity};
     return std::optional<PodFailure>(std::move(f));
   };
 

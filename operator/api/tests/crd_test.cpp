@@ -111,7 +111,7 @@ void expect_descriptions(const value& schema, const std::string& path) {
   if (!schema.is_object()) return;
   if (schema.has_field("properties")) {
     for (const auto& [name, child] : schema.at("properties").as_object()) {
-      const std::string p = path + "." + name;
+      const std::string p = std::string(path).append(".").append(name);
       EXPECT_TRUE(child.has_field("description")) << p << " has no description";
       expect_descriptions(child, p);
     }

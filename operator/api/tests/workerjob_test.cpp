@@ -40,6 +40,7 @@ void expect_error(const std::string& spec_yaml, const std::string& path, const s
   EXPECT_NE(p.errors[0].message.find(fragment), std::string::npos) << p.error_text();
 }
 
+// NOLINTNEXTLINE(cert-err58-cpp): a test constant; an exception here (only bad_alloc) aborts the test binary
 const std::string kJob = "  job: campaigns.reconciler\n";
 
 // --- the object ------------------------------------------------------------------------------

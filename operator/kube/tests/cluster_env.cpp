@@ -9,8 +9,10 @@ namespace wo::kube::testing {
 using web::json::value;
 
 std::string test_kubeconfig_path() {
+  // NOLINTBEGIN(concurrency-mt-unsafe): the cluster tests never modify their environment, so reads cannot race
   if (const char* p = std::getenv("WO_TEST_KUBECONFIG"); p != nullptr && *p != '\0') return p;
   if (const char* p = std::getenv("KUBECONFIG"); p != nullptr && *p != '\0') return p;
+  // NOLINTEND(concurrency-mt-unsafe)
   return std::string(WO_SOURCE_DIR) + "/.cluster/kubeconfig";
 }
 

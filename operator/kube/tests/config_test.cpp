@@ -13,8 +13,8 @@ namespace {
 using testing::base64;
 using testing::TempDir;
 
-const std::string kPem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
-const std::string kKey = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n";
+constexpr char kPem[] = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+constexpr char kKey[] = "-----BEGIN PRIVATE KEY-----\nMIIB\n-----END PRIVATE KEY-----\n";
 
 std::string kubeconfig(const std::string& cluster_extra, const std::string& user_extra,
                        const std::string& current = "dev") {
@@ -46,6 +46,8 @@ void expect_error(const std::string& text, std::initializer_list<std::string> fr
   }
 }
 
+// Saves and clears the named environment variables, sets them with set(), and restores them afterwards.
+// NOLINTBEGIN(concurrency-mt-unsafe): these tests run on one thread; nothing reads the environment meanwhile
 class EnvGuard {
  public:
   explicit EnvGuard(std::vector<std::string> names) : names_(std::move(names)) {
@@ -64,11 +66,17 @@ class EnvGuard {
       }
     }
   }
+  EnvGuard(const EnvGuard&) = delete;
+  EnvGuard& operator=(const EnvGuard&) = delete;
+
+  // Only for the names given to the constructor, which it restores.
+  void set(const std::string& name, const std::string& value) { setenv(name.c_str(), value.c_str(), 1); }
 
  private:
   std::vector<std::string> names_;
   std::vector<std::pair<bool, std::string>> saved_;
 };
+// NOLINTEND(concurrency-mt-unsafe)
 
 TEST(Kubeconfig, CurrentContextWithInlineData) {
   const std::string user =
@@ -154,14 +162,14 @@ TEST(InClusterConfig, ReadsServiceAccountFiles) {
   InCluster ic;
   EXPECT_FALSE(in_cluster_available(ic.paths));
   EXPECT_THROW(load_in_cluster(ic.paths), ConfigError);
-  setenv("KUBERNETES_SERVICE_HOST", "10.96.0.1", 1);
-  setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+  env.set("KUBERNETES_SERVICE_HOST", "10.96.0.1");
+  env.set("KUBERNETES_SERVICE_PORT", "443");
   EXPECT_TRUE(in_cluster_available(ic.paths));
   Config c = load_in_cluster(ic.paths);
   EXPECT_EQ(c.server, "https://10.96.0.1:443");
   EXPECT_EQ(c.token.token(), "sa-token-1");
   EXPECT_EQ(c.default_namespace, "ops");
-  setenv("KUBERNETES_SERVICE_HOST", "fd00::1", 1);
+  env.set("KUBERNETES_SERVICE_HOST", "fd00::1");
   EXPECT_EQ(load_in_cluster(ic.paths).server, "https://[fd00::1]:443");
 }
 
@@ -172,14 +180,14 @@ TEST(LoadConfig, PrecedenceFlagThenInClusterThenKubeconfigEnv) {
   std::string env_text = kubeconfig(ca_data(), "    token: env\n");
   env_text.replace(env_text.find("6443"), 4, "7443");
   const std::string from_env = ic.dir.write("env-config", env_text);
-  setenv("HOME", ic.dir.path().c_str(), 1);
+  env.set("HOME", ic.dir.path());
   EXPECT_THROW(load_config("", "", ic.paths), ConfigError);  // nothing at all
 
-  setenv("KUBECONFIG", ("/nonexistent:" + from_env).c_str(), 1);
+  env.set("KUBECONFIG", "/nonexistent:" + from_env);
   EXPECT_EQ(load_config("", "", ic.paths).token.token(), "env");
 
-  setenv("KUBERNETES_SERVICE_HOST", "10.0.0.1", 1);
-  setenv("KUBERNETES_SERVICE_PORT", "443", 1);
+  env.set("KUBERNETES_SERVICE_HOST", "10.0.0.1");
+  env.set("KUBERNETES_SERVICE_PORT", "443");
   EXPECT_EQ(load_config("", "", ic.paths).source, "in-cluster service account");
 
   EXPECT_EQ(load_config(from_flag, "", ic.paths).token.token(), "flag");

@@ -48,7 +48,7 @@ TEST(LineReader, LargeLinesAcrossManyChunks) {
   ChunkedServer server;
   auto resp = open(server);
   LineReader reader(resp.body());
-  const std::string big(300 * 1024, 'x');
+  const std::string big(size_t{300} * 1024, 'x');
   for (size_t i = 0; i < big.size(); i += 7000) server.send_chunk(big.substr(i, 7000));
   server.send_chunk("\nsmall\n");
   server.finish();

@@ -45,6 +45,7 @@ TEST(WorkQueue, NeverProcessesOneKeyConcurrently) {
   WorkQueue q;
   std::atomic<int> in_flight_a{0}, max_in_flight_a{0}, processed{0};
   std::vector<std::thread> workers;
+  workers.reserve(4);
   for (int w = 0; w < 4; ++w) {
     workers.emplace_back([&] {
       while (auto key = q.get()) {

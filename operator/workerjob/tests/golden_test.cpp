@@ -22,8 +22,12 @@ namespace {
 
 namespace fs = std::filesystem;
 
-const fs::path kSourceDir = WO_SOURCE_DIR;
-const fs::path kGoldenDir = kSourceDir / "operator/workerjob/tests/golden";
+fs::path source_dir() {
+  return WO_SOURCE_DIR;
+}
+fs::path golden_dir() {
+  return source_dir() / "operator/workerjob/tests/golden";
+}
 // Samples carry no uid (the API server assigns one); the golden files use this one.
 constexpr const char* kFakeUid = "00000000-0000-0000-0000-000000000000";
 constexpr const char* kGoldenImage = "worker:golden";
@@ -36,7 +40,7 @@ std::string read_file(const fs::path& path) {
 }
 
 bool updating() {
-  const char* v = std::getenv("WO_UPDATE_GOLDEN");
+  const char* v = std::getenv("WO_UPDATE_GOLDEN");  // NOLINT(concurrency-mt-unsafe): tests never setenv
   return v != nullptr && std::string(v) == "1";
 }
 
@@ -75,7 +79,7 @@ void check_golden(const fs::path& golden, const std::string& actual, std::set<fs
 
 std::vector<fs::path> manifests() {
   std::vector<fs::path> out;
-  for (const auto& dir : {kSourceDir / "manifests/samples", kSourceDir / "operator/workerjob/tests/testdata"}) {
+  for (const auto& dir : {source_dir() / "manifests/samples", source_dir() / "operator/workerjob/tests/testdata"}) {
     for (const auto& entry : fs::directory_iterator(dir)) {
       if (entry.path().extension() == ".yaml") out.push_back(entry.path());
     }
@@ -102,15 +106,15 @@ TEST(Golden, EveryWorkerJobManifestRendersToItsGoldenFiles) {
       const auto rendered = render(job, RenderOptions{.worker_image = kGoldenImage});
       ASSERT_TRUE(rendered.ok()) << rendered.error_text();
       const std::string base = job.metadata.namespace_ + "." + job.metadata.name;
-      check_golden(kGoldenDir / (base + ".deployment.json"), api::to_pretty_json(rendered.value->deployment), used);
+      check_golden(golden_dir() / (base + ".deployment.json"), api::to_pretty_json(rendered.value->deployment), used);
       if (rendered.value->config_map) {
-        check_golden(kGoldenDir / (base + ".configmap.json"), api::to_pretty_json(*rendered.value->config_map), used);
+        check_golden(golden_dir() / (base + ".configmap.json"), api::to_pretty_json(*rendered.value->config_map), used);
       }
     }
   }
   EXPECT_GE(workerjobs, 4) << "the three samples and testdata/every-field.yaml";
   // A golden file nothing produces any more is stale.
-  for (const auto& entry : fs::directory_iterator(kGoldenDir)) {
+  for (const auto& entry : fs::directory_iterator(golden_dir())) {
     if (used.count(entry.path()) == 0) {
       if (updating()) {
         fs::remove(entry.path());

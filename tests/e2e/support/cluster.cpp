@@ -15,6 +15,7 @@
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <system_error>
 #include <thread>
 
 #include "api/yaml_json.h"
@@ -34,12 +35,13 @@ std::string random_suffix() {
 }
 
 std::string kubeconfig() {
-  const char* env = std::getenv("KUBECONFIG");
+  const char* env = std::getenv("KUBECONFIG");  // NOLINT(concurrency-mt-unsafe): tests never setenv
   return env != nullptr && *env != '\0' ? env : source_dir() + "/.cluster/kubeconfig";
 }
 
 std::vector<char*> c_args(const std::vector<std::string>& argv) {
   std::vector<char*> out;
+  out.reserve(argv.size() + 1);
   for (const auto& a : argv) out.push_back(const_cast<char*>(a.c_str()));
   out.push_back(nullptr);
   return out;
@@ -55,18 +57,18 @@ std::string binary_dir() {
 }
 
 std::string kubectl_path() {
-  const char* env = std::getenv("KUBECTL");
+  const char* env = std::getenv("KUBECTL");  // NOLINT(concurrency-mt-unsafe): tests never setenv
   return env != nullptr && *env != '\0' ? env : binary_dir() + "/k8s/bin/kubectl";
 }
 
 CommandResult run(const std::vector<std::string>& argv, const std::string& stdin_text) {
   int in[2], out[2], err[2];
   if (pipe2(in, O_CLOEXEC) != 0 || pipe2(out, O_CLOEXEC) != 0 || pipe2(err, O_CLOEXEC) != 0) {
-    throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
+    throw std::runtime_error(std::string("pipe: ") + std::generic_category().message(errno));
   }
   auto args = c_args(argv);
   const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::generic_category().message(errno));
   if (pid == 0) {
     dup2(in[0], 0);
     dup2(out[1], 1);
@@ -223,7 +225,7 @@ void OperatorProcess::start() {
   const int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
   const pid_t pid = fork();
-  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
+  if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::generic_category().message(errno));
   if (pid == 0) {
     dup2(log_fd, 1);
     dup2(log_fd, 2);

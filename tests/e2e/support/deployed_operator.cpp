@@ -58,7 +58,7 @@ int kill9_pod_processes(const std::string& ns, const std::string& pod) {
     for (const auto& s : statuses.as_array()) {
       const value id = at(s, "containerID");  // "containerd://<64 hex digits>"
       if (!id.is_string()) continue;
-      const std::string text = id.as_string();
+      const std::string& text = id.as_string();
       const auto scheme = text.find("://");
       ids.push_back(scheme == std::string::npos ? text : text.substr(scheme + 3));
     }
