@@ -2,7 +2,8 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <random>
+
+#include "testing/unique_name.h"
 
 namespace wo::kube::testing {
 
@@ -35,9 +36,8 @@ value configmap(const std::string& name, const std::string& label_value, const s
   return cm;
 }
 
-TestNamespace::TestNamespace(Client& client, const std::string& prefix) : client_(client) {
-  std::random_device rd;
-  name_ = prefix + "-" + std::to_string(rd() % 1000000);
+TestNamespace::TestNamespace(Client& client, const std::string& prefix)
+    : client_(client), name_(wo::testing::unique_name(prefix)) {
   value ns = value::object();
   ns["apiVersion"] = value::string("v1");
   ns["kind"] = value::string("Namespace");

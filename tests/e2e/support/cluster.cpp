@@ -12,27 +12,16 @@
 #include <cstring>
 #include <deque>
 #include <fstream>
-#include <random>
 #include <sstream>
 #include <stdexcept>
 #include <system_error>
 #include <thread>
 
 #include "api/yaml_json.h"
+#include "testing/unique_name.h"
 
 namespace wo::e2e {
 namespace {
-
-std::string random_suffix() {
-  std::random_device rd;
-  std::uniform_int_distribution<int> d(0, 35);
-  std::string s;
-  for (int i = 0; i < 6; ++i) {
-    const int c = d(rd);
-    s.push_back(static_cast<char>(c < 10 ? '0' + c : 'a' + c - 10));
-  }
-  return s;
-}
 
 std::string kubeconfig() {
   const char* env = std::getenv("KUBECONFIG");  // NOLINT(concurrency-mt-unsafe): tests never setenv
@@ -196,7 +185,7 @@ void install_crd() {
   }
 }
 
-TestNamespace::TestNamespace(const std::string& prefix) : name_("e2e-" + prefix + "-" + random_suffix()) {
+TestNamespace::TestNamespace(const std::string& prefix) : name_(wo::testing::unique_name("e2e-" + prefix)) {
   const auto r = kubectl({"create", "namespace", name_});
   if (!r.ok()) throw std::runtime_error("cannot create namespace " + name_ + ": " + r.err);
 }
