@@ -71,7 +71,7 @@ demo: setup build images ## From nothing to a running system: cluster, Postgres,
 bench: build cluster-up ## Run the worker and operator benchmarks; writes docs/benchmarks.md and .json
 	@BUILD_DIR=$(BUILD_DIR) hack/bench.sh
 
-lint: $(BUILD_DIR)/build.ninja ## clang-format check and clang-tidy over the project's C++
+lint: $(BUILD_DIR)/build.ninja ## shellcheck over the scripts, clang-format check and clang-tidy over the C++
 	@hack/lint.sh $(BUILD_DIR)
 
 fuzz: ## Fuzz the WorkerJob parsers (libFuzzer, ASan, UBSan) for FUZZ_SECONDS (default 60)

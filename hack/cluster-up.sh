@@ -153,6 +153,7 @@ component_args() {
         --listen-peer-urls="http://127.0.0.1:$etcd_peer_port" --initial-advertise-peer-urls="http://127.0.0.1:$etcd_peer_port"
         --initial-cluster="local=http://127.0.0.1:$etcd_peer_port" --unsafe-no-fsync=true --log-level=warn) ;;
     kube-apiserver)
+      # shellcheck disable=SC2054 # the commas separate values inside flags (--authorization-mode=Node,RBAC)
       args=(--etcd-servers="http://127.0.0.1:$etcd_client_port" --secure-port="$apiserver_port"
         "${apiserver_address_args[@]}"
         --kubelet-client-certificate="$pki/apiserver-kubelet-client.crt"

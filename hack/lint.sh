@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# make lint: clang-format check and clang-tidy over the project's C++ sources.
+# make lint: shellcheck over the project's shell scripts, then clang-format check and clang-tidy over its
+# C++ sources.
 # make fmt:  hack/lint.sh --fix rewrites the sources with clang-format.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -13,6 +14,12 @@ if [[ ${1:-} == --fix ]]; then
 fi
 
 build_dir=${1:-build}
+# Shell: hack/, the test fixtures and CI. -P SCRIPTDIR follows `source` relative to each script; warnings
+# and errors fail (style and info notes do not).
+mapfile -t scripts < <(git ls-files -co --exclude-standard -- '*.sh' '.ci/run' | grep -Ev '^build/' | sort)
+echo "lint: shellcheck (${#scripts[@]} scripts)"
+shellcheck -x -P SCRIPTDIR -S warning "${scripts[@]}"
+
 echo "lint: clang-format check (${#sources[@]} files)"
 clang-format --dry-run --Werror "${sources[@]}"
 

@@ -10,7 +10,7 @@ packages=(
   libcpprest-dev libyaml-cpp-dev libpqxx-dev libpq-dev libspdlog-dev libfmt-dev libgtest-dev libgmock-dev
   libssl-dev libboost-dev
   # lint, format, fuzzing (libFuzzer ships with clang; its runtime with libclang-rt)
-  clang clang-tidy clang-format libclang-rt-14-dev
+  clang clang-tidy clang-format libclang-rt-14-dev shellcheck
   # Postgres for the integration tests and the demo (test fixtures run initdb as the postgres user)
   postgresql postgresql-contrib postgresql-client
   # the local cluster: certificates, process and network tools

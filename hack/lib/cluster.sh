@@ -1,4 +1,4 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034 # a library: its variables are for the scripts that source it
 # Shared by hack/cluster-up.sh, hack/cluster-down.sh and hack/tests/: where the local cluster keeps its
 # state, which ports its components listen on, and how to tell that a process is one cluster-up started.
 # Source it; it defines variables and functions only.

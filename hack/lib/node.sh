@@ -1,4 +1,5 @@
-# shellcheck shell=bash
+# shellcheck shell=bash disable=SC2034,SC2154 # a library sourced after lib/cluster.sh: its variables
+# are for the scripts that source it, and it uses lib/cluster.sh's.
 # The local cluster's node: configuration of containerd (own config, socket and state under .cluster/),
 # the kubelet, kube-proxy and the CNI bridge; the locally built sandbox image; the host firewall rules
 # that keep the cluster's ports and pod traffic on this machine; and the teardown of all of that.
