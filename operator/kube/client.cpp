@@ -2,7 +2,9 @@
 
 #include <cpprest/uri_builder.h>
 
+#include <string_view>
 #include <thread>
+#include <utility>
 
 #include "tls.h"
 #include "watch.h"
@@ -217,10 +219,28 @@ value Client::list_page(const ResourceRef& r, const std::string& ns, const ListO
   return call({"list", methods::GET, q, "", "", true, describe("list", r, ns, "")});
 }
 
+namespace {
+
+// The kind and apiVersion a list's items have: the server states them once, on the list ("ConfigMapList",
+// "v1"), and leaves them out of the items; the ResourceRef's stand in when a page lacks them.
+std::pair<std::string, std::string> item_type(const value& page, const ResourceRef& r) {
+  constexpr std::string_view kListSuffix = "List";
+  std::string kind = r.kind;
+  if (page.has_field("kind") && page.at("kind").is_string()) {
+    const std::string& list_kind = page.at("kind").as_string();
+    if (list_kind.size() > kListSuffix.size() && list_kind.ends_with(kListSuffix)) {
+      kind = list_kind.substr(0, list_kind.size() - kListSuffix.size());
+    }
+  }
+  const bool has_api_version = page.has_field("apiVersion") && page.at("apiVersion").is_string();
+  return {kind, has_api_version ? page.at("apiVersion").as_string() : r.api_version()};
+}
+
+}  // namespace
+
 value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
   if (o.limit <= 0) o.limit = 500;
   value items = value::array();
-  value list_type = value::object();  // the pages' kind ("DeploymentList") and apiVersion
   size_t n = 0;
   std::string rv;
   for (;;) {
@@ -239,10 +259,12 @@ value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
       continue;
     }
     if (page.has_field("items") && page.at("items").is_array()) {
-      for (auto& item : page.at("items").as_array()) items[n++] = std::move(item);
-    }
-    for (const char* field : {"kind", "apiVersion"}) {
-      if (page.has_field(field) && page.at(field).is_string()) list_type[field] = page.at(field);
+      const auto [kind, api_version] = item_type(page, r);
+      for (auto& item : page.at("items").as_array()) {
+        if (!item.has_field("apiVersion")) item["apiVersion"] = value::string(api_version);
+        if (!item.has_field("kind") && !kind.empty()) item["kind"] = value::string(kind);
+        items[n++] = std::move(item);
+      }
     }
     const value meta = page.has_field("metadata") ? page.at("metadata") : value::object();
     rv = meta.has_field("resourceVersion") ? meta.at("resourceVersion").as_string() : "";
@@ -250,7 +272,7 @@ value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
         meta.has_field("continue") && meta.at("continue").is_string() ? meta.at("continue").as_string() : "";
     if (o.continue_token.empty()) break;
   }
-  value out = std::move(list_type);
+  value out = value::object();
   out["items"] = std::move(items);
   out["metadata"] = value::object();
   out["metadata"]["resourceVersion"] = value::string(rv);

@@ -92,8 +92,9 @@ class Client {
   web::json::value get(const ResourceRef& r, const std::string& ns, const std::string& name);
   // One page; the returned List has items and metadata.{resourceVersion,continue}.
   web::json::value list_page(const ResourceRef& r, const std::string& ns, const ListOptions& options);
-  // All pages (options.limit is the page size, 500 when 0); returns {kind, apiVersion, items,
-  // metadata.resourceVersion}. Items come as the server sends them: without kind and apiVersion.
+  // All pages (options.limit is the page size, 500 when 0); returns {items, metadata.resourceVersion}.
+  // Each item carries kind and apiVersion, as a get or a watch event does (the server leaves them out of
+  // list items): an object looks the same however it was read.
   web::json::value list(const ResourceRef& r, const std::string& ns, ListOptions options = {});
   web::json::value create(const ResourceRef& r, const std::string& ns, const web::json::value& object);
   // PUT of the whole object (name and, for optimistic concurrency, resourceVersion from its metadata).

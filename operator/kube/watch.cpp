@@ -120,26 +120,11 @@ void Reflector::list_and_replace() {
   lo.limit = options_.page_size;
   lo.resource_version = "";  // a consistent read: after a 410 the watch cache may be behind
   value list = client_.list(options_.resource, options_.namespace_, lo);
-  // List items come without kind and apiVersion (the list states them once); watch events carry them.
-  // Both are set here, so a cached object looks the same however it arrived: a desired object compared
-  // with a listed one would otherwise differ in kind and apiVersion until the next watch event for it,
-  // which a no-op apply never causes.
-  const std::string api_version = list.has_field("apiVersion") && list.at("apiVersion").is_string()
-                                      ? list.at("apiVersion").as_string()
-                                      : options_.resource.api_version();
-  std::string kind = list.has_field("kind") && list.at("kind").is_string() ? list.at("kind").as_string() : "";
-  constexpr std::string_view kListSuffix = "List";
-  if (kind.size() > kListSuffix.size() && kind.ends_with(kListSuffix)) {
-    kind.resize(kind.size() - kListSuffix.size());
-  } else {
-    kind = options_.resource.kind;
-  }
+  // Client::list gives the items kind and apiVersion, as watch events have them: a cached object looks
+  // the same however it arrived (a desired object compared with a listed one would otherwise differ until
+  // the next watch event for it, which a no-op apply never causes).
   std::vector<value> items;
-  for (auto& item : list.at("items").as_array()) {
-    if (!item.has_field("apiVersion")) item["apiVersion"] = value::string(api_version);
-    if (!item.has_field("kind") && !kind.empty()) item["kind"] = value::string(kind);
-    items.push_back(std::move(item));
-  }
+  for (auto& item : list.at("items").as_array()) items.push_back(std::move(item));
   const std::string rv = list.at("metadata").at("resourceVersion").as_string();
   lists_++;
   wo::log::debug("listed",

@@ -82,6 +82,10 @@ TEST_F(ClientIT, ListPaginatesAndFiltersByLabel) {
   const value all = client->list(kConfigMaps, ns->name(), o);
   EXPECT_EQ(all.at("items").size(), 5u);
   EXPECT_FALSE(all.at("metadata").at("resourceVersion").as_string().empty());
+  for (const auto& item : all.at("items").as_array()) {  // as a get returns it, though list items lack both
+    EXPECT_EQ(item.at("kind").as_string(), "ConfigMap");
+    EXPECT_EQ(item.at("apiVersion").as_string(), "v1");
+  }
 }
 
 TEST_F(ClientIT, ServerSideApplyAndMergePatch) {
