@@ -55,20 +55,19 @@ TEST(ApiServerRestartStory, TheOperatorResumesAndReconcilesAChangeMadeMeanwhile)
   // The operator's watches back off up to 30 s while the server is away, its Lease (15 s) may have
   // lapsed and be taken again, and a watch left hung by the restart is noticed after 150 s of silence
   // (kube::ClientOptions::watch_timeout).
+  value deployment;
+  value workerjob;
   EXPECT_TRUE(wait_until(240s,
                          [&] {
-                           const value d = kubectl_json({"get", "deployment", "steady", "-n", ns.name()});
-                           const value wj = kubectl_json({"get", "workerjob", "steady", "-n", ns.name()});
-                           return at(d, "spec.template.spec.containers.0.resources.limits.memory") ==
+                           deployment = kubectl_json({"get", "deployment", "steady", "-n", ns.name()});
+                           workerjob = kubectl_json({"get", "workerjob", "steady", "-n", ns.name()});
+                           return at(deployment, "spec.template.spec.containers.0.resources.limits.memory") ==
                                       value::string("160Mi") &&
-                                  at(wj, "status.observedGeneration") == at(wj, "metadata.generation");
+                                  at(workerjob, "status.observedGeneration") == at(workerjob, "metadata.generation");
                          }))
       << "expected the change to reach the Deployment and the status after the restart; saw Deployment "
-      << at(kubectl_json({"get", "deployment", "steady", "-n", ns.name()}), "spec.template.spec.containers.0.resources")
-             .serialize()
-      << ", WorkerJob " << at(kubectl_json({"get", "workerjob", "steady", "-n", ns.name()}), "metadata.generation")
-      << " / status " << at(kubectl_json({"get", "workerjob", "steady", "-n", ns.name()}), "status.observedGeneration")
-      << "\n"
+      << at(deployment, "spec.template.spec.containers.0.resources").serialize() << ", WorkerJob "
+      << at(workerjob, "metadata.generation") << " / status " << at(workerjob, "status.observedGeneration") << "\n"
       << operator_logs(200);
   EXPECT_FALSE(operator_leader_identity().empty()) << "someone leads again";
   // A leader that could not renew its Lease within the renew deadline (10 s) steps down by exiting, as

@@ -54,13 +54,10 @@ class OperatorTest : public ::testing::Test {
 
   const std::string& ns() const { return ns_->name(); }
 
-  // A WorkerJob manifest with the test's namespace; extra_spec adds spec fields (",\"config\":{...}").
-  value workerjob(const std::string& name, const std::string& job, const std::string& extra_spec = "") {
+  // A WorkerJob manifest with the test's namespace and, when given, spec.config (JSON object text).
+  value workerjob(const std::string& name, const std::string& job, const std::string& config = "") {
     value wj = workerjob_manifest(ns(), name, job);
-    if (!extra_spec.empty()) {
-      const value extra = value::parse("{" + extra_spec.substr(1) + "}");
-      for (const auto& [key, field] : extra.as_object()) wj["spec"][key] = field;
-    }
+    if (!config.empty()) wj["spec"]["config"] = value::parse(config);
     return wj;
   }
 
@@ -181,7 +178,7 @@ TEST_F(OperatorTest, ChangingResourcesRollsTheDeployment) {
 }
 
 TEST_F(OperatorTest, ChangingConfigRollsThePods) {
-  kubectl_apply(workerjob("cfg", "campaigns.reconciler", R"(,"config":{"batch":10})").serialize());
+  kubectl_apply(workerjob("cfg", "campaigns.reconciler", R"({"batch":10})").serialize());
   ASSERT_TRUE(wait_until(kConverge, [&] { return exists("configmap", "cfg-config") && exists("deployment", "cfg"); }));
   const auto hash = [&] { return at(get("deployment", "cfg"), "spec.template.metadata.annotations").serialize(); };
   const std::string before = hash();
@@ -216,7 +213,7 @@ TEST_F(OperatorTest, ScaleAndPause) {
 }
 
 TEST_F(OperatorTest, DeletingTheWorkerJobRemovesWhatItOwned) {
-  kubectl_apply(workerjob("gone", "campaigns.reconciler", R"(,"config":{"a":1})").serialize());
+  kubectl_apply(workerjob("gone", "campaigns.reconciler", R"({"a":1})").serialize());
   ASSERT_TRUE(
       wait_until(kConverge, [&] { return exists("deployment", "gone") && exists("configmap", "gone-config"); }));
   const auto del = kubectl({"delete", "wj", "gone", "-n", ns()});
@@ -255,7 +252,7 @@ TEST_F(OperatorTest, KubectlWaitForReadyWorks) {
 TEST_F(OperatorTest, FailingPodsAreReportedFromTheirTerminationMessage) {
   value unknown = workerjob("unknown", "no.such-job");
   unknown["spec"]["replicas"] = value::number(1);
-  value refused = workerjob("refused", "demo.sleep", R"(,"config":{"table":"t","concurrency":"lots"})");
+  value refused = workerjob("refused", "demo.sleep", R"({"table":"t","concurrency":"lots"})");
   refused["spec"]["replicas"] = value::number(1);
   kubectl_apply(unknown.serialize() + "\n" + refused.serialize() + "\n" +
                 workerjob("bystander", "demo.sleep").serialize());

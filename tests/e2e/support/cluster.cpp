@@ -163,6 +163,16 @@ web::json::value at(const web::json::value& object, const std::string& dotted_pa
   return *cur;
 }
 
+int container_restarts(const web::json::value& pods) {
+  int restarts = 0;
+  for (const auto& pod : pods.as_array()) {
+    const web::json::value statuses = at(pod, "status.containerStatuses");
+    if (!statuses.is_array()) continue;
+    for (const auto& s : statuses.as_array()) restarts += at(s, "restartCount").as_integer();
+  }
+  return restarts;
+}
+
 std::vector<web::json::value> load_manifests(const std::string& path) {
   std::ifstream in(path);
   if (!in) throw std::runtime_error("cannot read " + path);

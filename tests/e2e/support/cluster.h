@@ -40,6 +40,9 @@ bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& 
 // A field by dotted path ("spec.template.spec.containers"), or null.
 web::json::value at(const web::json::value& object, const std::string& dotted_path);
 
+// The sum of the restart counts of every container of `pods` (a JSON array of Pod objects).
+int container_restarts(const web::json::value& pods);
+
 // Loads a YAML manifest file into JSON documents (resolving scalars as kubectl does).
 std::vector<web::json::value> load_manifests(const std::string& path);
 

@@ -30,14 +30,7 @@ value operator_pods() {
 }
 
 int operator_restarts() {
-  int restarts = 0;
-  const value pods = operator_pods();  // named: a range over a temporary's member would dangle
-  for (const auto& pod : pods.as_array()) {
-    const value statuses = at(pod, "status.containerStatuses");
-    if (!statuses.is_array()) continue;
-    for (const auto& s : statuses.as_array()) restarts += at(s, "restartCount").as_integer();
-  }
-  return restarts;
+  return container_restarts(operator_pods());
 }
 
 std::string operator_logs(int lines) {

@@ -124,14 +124,7 @@ std::string describe_pods(const std::string& ns, const std::string& name) {
 }
 
 int restarts_of(const std::string& ns, const std::string& name) {
-  int restarts = 0;
-  const value pods = pods_of(ns, name);
-  for (const auto& pod : pods.as_array()) {
-    const value statuses = at(pod, "status.containerStatuses");
-    if (!statuses.is_array()) continue;
-    for (const auto& s : statuses.as_array()) restarts += at(s, "restartCount").as_integer();
-  }
-  return restarts;
+  return container_restarts(pods_of(ns, name));
 }
 
 }  // namespace wo::e2e
