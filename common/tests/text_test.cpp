@@ -23,12 +23,14 @@ TEST(Text, NulBytesAreDropped) {
 }
 
 TEST(Text, InvalidSequencesBecomeTheReplacementCharacter) {
-  EXPECT_EQ(clean("a\xFF" "b"), "a" + kFFFD + "b");
-  EXPECT_EQ(clean("\x80"), kFFFD);                      // stray continuation byte
-  EXPECT_EQ(clean("\xC0\xAF"), kFFFD + kFFFD);          // overlong '/'
-  EXPECT_EQ(clean("\xED\xA0\x80"), kFFFD + kFFFD + kFFFD);  // a UTF-16 surrogate
+  EXPECT_EQ(clean("a\xFF"
+                  "b"),
+            "a" + kFFFD + "b");
+  EXPECT_EQ(clean("\x80"), kFFFD);                                      // stray continuation byte
+  EXPECT_EQ(clean("\xC0\xAF"), kFFFD + kFFFD);                          // overlong '/'
+  EXPECT_EQ(clean("\xED\xA0\x80"), kFFFD + kFFFD + kFFFD);              // a UTF-16 surrogate
   EXPECT_EQ(clean("\xF4\x90\x80\x80"), kFFFD + kFFFD + kFFFD + kFFFD);  // past U+10FFFF
-  EXPECT_EQ(clean("ab\xC3"), "ab" + kFFFD);             // truncated at the end
+  EXPECT_EQ(clean("ab\xC3"), "ab" + kFFFD);                             // truncated at the end
   EXPECT_TRUE(is_clean(clean("\xC3(\xE2\x82(\xF0\x9F\x98")));
 }
 
@@ -39,11 +41,13 @@ TEST(Text, CutsOnACharacterBoundaryWithAnEllipsis) {
     const std::string out = clean(many, max);
     EXPECT_LE(out.size(), max) << max;
     EXPECT_TRUE(is_clean(out)) << max;
-    if (max >= 3) EXPECT_TRUE(out.ends_with("...")) << max;
+    if (max >= 3) {
+      EXPECT_TRUE(out.ends_with("...")) << max;
+    }
   }
   EXPECT_EQ(clean(many, 1024).size(), 1023u);  // 510 é and "..."
   EXPECT_EQ(clean(many, 1023).size(), 1023u);
-  EXPECT_EQ(clean("abcdef", 6), "abcdef");      // fits exactly: no cut
+  EXPECT_EQ(clean("abcdef", 6), "abcdef");  // fits exactly: no cut
   EXPECT_EQ(clean("abcdefg", 6), "abc...");
 }
 
