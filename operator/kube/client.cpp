@@ -22,6 +22,11 @@ using web::json::value;
 constexpr int kRecreateAfterFailures = 3;
 constexpr auto kMaxRetryAfter = std::chrono::seconds(10);
 
+// The resource label of the request metrics: "deployments", or "workerjobs/status" for a subresource.
+std::string resource_label(const ResourceRef& r, const std::string& subresource) {
+  return subresource.empty() ? r.plural : r.plural + "/" + subresource;
+}
+
 std::string describe(const std::string& verb, const ResourceRef& r, const std::string& ns, const std::string& name) {
   std::string out = verb + " " + r.api_version() + " " + r.plural;
   if (!ns.empty() || !name.empty()) out += " ";
@@ -80,8 +85,9 @@ Client::Client(Config config, ClientOptions options)
   if (config_.ca_pem.empty()) throw ConfigError(config_.source + ": no cluster CA; TLS must be verified");
   if (options_.metrics != nullptr) {
     requests_ = &options_.metrics->counter(
-        "rest_client_requests_total", "API server requests by verb and HTTP status code (\"<error>\": no response).",
-        {"verb", "code"});
+        "rest_client_requests_total",
+        "API server requests by verb, resource and HTTP status code (\"<error>\": no response).",
+        {"verb", "resource", "code"});
     durations_ =
         &options_.metrics->histogram("rest_client_request_duration_seconds",
                                      "API server request latency until the response headers, by verb.", {"verb"});
@@ -115,10 +121,10 @@ void Client::note_transport(bool failed) {
   }
 }
 
-void Client::observe(const std::string& verb, const std::string& code, std::chrono::steady_clock::duration took) {
+void Client::observe(const Request& rq, const std::string& code, std::chrono::steady_clock::duration took) {
   if (requests_ == nullptr) return;
-  requests_->with({verb, code}).inc();
-  durations_->with({verb}).observe(std::chrono::duration<double>(took).count());
+  requests_->with({rq.verb, rq.resource, code}).inc();
+  durations_->with({rq.verb}).observe(std::chrono::duration<double>(took).count());
 }
 
 web::http::http_request Client::build(const Request& rq) {
@@ -144,7 +150,7 @@ web::http::http_response Client::send(const Request& rq, bool watch, const pplx:
       throw TransportError(rq.context + ": " + e.what());  // the token file cannot be read
     } catch (const std::exception& e) {
       // http_exception, or boost::system::system_error from the TLS callback, or task_canceled.
-      observe(rq.verb, "<error>", std::chrono::steady_clock::now() - start);
+      observe(rq, "<error>", std::chrono::steady_clock::now() - start);
       if (cancel.is_canceled()) throw TransportError(rq.context + ": canceled");
       note_transport(true);
       if (rq.retry_safe && !retried_transport) {
@@ -160,7 +166,7 @@ web::http::http_response Client::send(const Request& rq, bool watch, const pplx:
       throw TransportError(rq.context + ": " + e.what());
     }
     note_transport(false);
-    observe(rq.verb, std::to_string(resp.status_code()), std::chrono::steady_clock::now() - start);
+    observe(rq, std::to_string(resp.status_code()), std::chrono::steady_clock::now() - start);
     if (resp.status_code() == web::http::status_codes::Unauthorized && !config_.token.path().empty() && !retried_auth) {
       retried_auth = true;  // the token file may have rotated since we last read it
       config_.token.invalidate();
@@ -207,7 +213,7 @@ value Client::call(const Request& rq) {
 }
 
 value Client::get(const ResourceRef& r, const std::string& ns, const std::string& name) {
-  return call({"get", methods::GET, path(r, ns, name), "", "", true, describe("get", r, ns, name)});
+  return call({"get", methods::GET, path(r, ns, name), "", "", true, describe("get", r, ns, name), r.plural});
 }
 
 value Client::list_page(const ResourceRef& r, const std::string& ns, const ListOptions& o) {
@@ -216,7 +222,7 @@ value Client::list_page(const ResourceRef& r, const std::string& ns, const ListO
                                                  {"limit", o.limit > 0 ? std::to_string(o.limit) : ""},
                                                  {"continue", o.continue_token},
                                                  {"resourceVersion", o.resource_version}});
-  return call({"list", methods::GET, q, "", "", true, describe("list", r, ns, "")});
+  return call({"list", methods::GET, q, "", "", true, describe("list", r, ns, ""), r.plural});
 }
 
 namespace {
@@ -281,21 +287,22 @@ value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
 
 value Client::create(const ResourceRef& r, const std::string& ns, const value& object) {
   const std::string ctx = describe("create", r, ns, meta_string(object, "name"));
-  return call({"create", methods::POST, path(r, ns), object.serialize(), "application/json", false, ctx});
+  return call({"create", methods::POST, path(r, ns), object.serialize(), "application/json", false, ctx, r.plural});
 }
 
 value Client::update(const ResourceRef& r, const std::string& ns, const value& object) {
   const std::string ctx = describe("update", r, ns, meta_string(object, "name"));
   const std::string name = name_of(object, ctx);
   const bool safe = !meta_string(object, "resourceVersion").empty();
-  return call({"update", methods::PUT, path(r, ns, name), object.serialize(), "application/json", safe, ctx});
+  return call({"update", methods::PUT, path(r, ns, name), object.serialize(), "application/json", safe, ctx, r.plural});
 }
 
 value Client::update_status(const ResourceRef& r, const std::string& ns, const value& object) {
   const std::string ctx = describe("update status", r, ns, meta_string(object, "name"));
   const std::string name = name_of(object, ctx);
   const bool safe = !meta_string(object, "resourceVersion").empty();
-  return call({"update", methods::PUT, path(r, ns, name, "status"), object.serialize(), "application/json", safe, ctx});
+  return call({"update", methods::PUT, path(r, ns, name, "status"), object.serialize(), "application/json", safe, ctx,
+               r.plural + "/status"});
 }
 
 value Client::apply(const ResourceRef& r, const std::string& ns, const std::string& name, const value& object,
@@ -305,14 +312,16 @@ value Client::apply(const ResourceRef& r, const std::string& ns, const std::stri
       with_query(path(r, ns, name, subresource), {{"fieldManager", field_manager}, {"force", force ? "true" : ""}});
   // JSON is YAML: no YAML emitting (cpp-stack.md §5.3).
   return call({"apply", methods::PATCH, q, object.serialize(), "application/apply-patch+yaml", true,
-               describe("apply", r, ns, name + (subresource.empty() ? "" : "/" + subresource))});
+               describe("apply", r, ns, name + (subresource.empty() ? "" : "/" + subresource)),
+               resource_label(r, subresource)});
 }
 
 value Client::merge_patch(const ResourceRef& r, const std::string& ns, const std::string& name, const value& patch,
                           const std::string& subresource) {
   return call({"patch", methods::PATCH, path(r, ns, name, subresource), patch.serialize(),
                "application/merge-patch+json", true,
-               describe("patch", r, ns, name + (subresource.empty() ? "" : "/" + subresource))});
+               describe("patch", r, ns, name + (subresource.empty() ? "" : "/" + subresource)),
+               resource_label(r, subresource)});
 }
 
 value Client::remove(const ResourceRef& r, const std::string& ns, const std::string& name, const DeleteOptions& o) {
@@ -329,7 +338,7 @@ value Client::remove(const ResourceRef& r, const std::string& ns, const std::str
     }
   }
   return call({"delete", methods::DEL, path(r, ns, name), body.serialize(), "application/json", true,
-               describe("delete", r, ns, name)});
+               describe("delete", r, ns, name), r.plural});
 }
 
 std::unique_ptr<WatchStream> Client::watch(const ResourceRef& r, const std::string& ns, const WatchOptions& o,
@@ -340,7 +349,7 @@ std::unique_ptr<WatchStream> Client::watch(const ResourceRef& r, const std::stri
                                                  {"fieldSelector", o.field_selector},
                                                  {"allowWatchBookmarks", o.allow_bookmarks ? "true" : ""},
                                                  {"timeoutSeconds", std::to_string(o.timeout_seconds)}});
-  const Request rq{"watch", methods::GET, q, "", "", true, describe("watch", r, ns, "")};
+  const Request rq{"watch", methods::GET, q, "", "", true, describe("watch", r, ns, ""), r.plural};
   auto client = http(true);  // kept alive by the stream even if the client is rebuilt meanwhile
   web::http::http_response resp = send(rq, true, cancel);
   if (resp.status_code() != web::http::status_codes::OK) {

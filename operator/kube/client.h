@@ -1,7 +1,7 @@
 // A REST client for any Kubernetes group/version/resource, over cpprestsdk.
 //
 // Objects are web::json::value. Every call is rate-limited (optional token bucket), counted and timed
-// (rest_client_requests_total{verb,code}, rest_client_request_duration_seconds{verb}), and fails with
+// (rest_client_requests_total{verb,resource,code}, rest_client_request_duration_seconds{verb}), and fails with
 // ApiError (the server's Status) or TransportError (no response). TLS is always verified against the
 // cluster CA only, with the host checked against the certificate's DNS/IP SANs (never the CN).
 //
@@ -126,14 +126,15 @@ class Client {
     std::string body;
     std::string content_type;
     bool retry_safe = false;
-    std::string context;  // "get apps/v1 deployments ns/name", for errors
+    std::string context;   // "get apps/v1 deployments ns/name", for errors
+    std::string resource;  // metrics label: "deployments", "workerjobs/status"
   };
   web::json::value call(const Request& request);
   web::http::http_response send(const Request& request, bool watch, const pplx::cancellation_token& cancel);
   web::http::http_request build(const Request& request);
   std::shared_ptr<web::http::client::http_client> http(bool watch);
   void note_transport(bool failed);
-  void observe(const std::string& verb, const std::string& code, std::chrono::steady_clock::duration took);
+  void observe(const Request& request, const std::string& code, std::chrono::steady_clock::duration took);
 
   Config config_;
   ClientOptions options_;

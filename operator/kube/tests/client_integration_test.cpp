@@ -112,12 +112,16 @@ TEST_F(ClientIT, ServerSideApplyAndMergePatch) {
             "three");
 }
 
-TEST_F(ClientIT, RequestsAreCountedByVerbAndCode) {
+TEST_F(ClientIT, RequestsAreCountedByVerbResourceAndCode) {
   client->get(kNamespaces, "", ns->name());
   EXPECT_THROW(client->get(kConfigMaps, ns->name(), "missing"), ApiError);
   const std::string text = registry.render();
-  EXPECT_NE(text.find("rest_client_requests_total{verb=\"get\",code=\"200\"}"), std::string::npos) << text;
-  EXPECT_NE(text.find("rest_client_requests_total{verb=\"get\",code=\"404\"}"), std::string::npos) << text;
+  EXPECT_NE(text.find("rest_client_requests_total{verb=\"get\",resource=\"namespaces\",code=\"200\"}"),
+            std::string::npos)
+      << text;
+  EXPECT_NE(text.find("rest_client_requests_total{verb=\"get\",resource=\"configmaps\",code=\"404\"}"),
+            std::string::npos)
+      << text;
   EXPECT_NE(text.find("rest_client_request_duration_seconds_bucket{verb=\"get\""), std::string::npos) << text;
 }
 
@@ -198,7 +202,9 @@ TEST_F(ClientIT, SafeWritesSurviveAClosedKeepAliveConnection) {
   via_proxy.remove(kConfigMaps, ns->name(), "ka");
   // The failures really happened (and were retried): counted as requests without a response.
   const std::string text = proxy_metrics.render();
-  EXPECT_NE(text.find("rest_client_requests_total{verb=\"apply\",code=\"<error>\"}"), std::string::npos) << text;
+  EXPECT_NE(text.find("rest_client_requests_total{verb=\"apply\",resource=\"configmaps\",code=\"<error>\"}"),
+            std::string::npos)
+      << text;
 }
 
 // A token file replaced while the client runs is used at once after a 401, without a restart.

@@ -175,7 +175,7 @@ TEST(ManagerIT, IdleWritesAreOnlyLeaseRenewals) {
   ASSERT_TRUE(wait_until([&] { return rec.count(ns.name() + "/present") >= 1 && manager.is_leader(); }, 60s));
   auto writes = [&] {
     std::map<std::string, double> by_verb;
-    auto& family = registry.counter("rest_client_requests_total", "", {"verb", "code"});
+    auto& family = registry.counter("rest_client_requests_total", "", {"verb", "resource", "code"});
     family.for_each(
         [&](const std::vector<std::string>& labels, const metrics::Counter& c) { by_verb[labels[0]] += c.value(); });
     return by_verb;
