@@ -4,6 +4,7 @@
 #include <stdexcept>
 
 #include "client.h"
+#include "object.h"
 
 namespace wo::kube {
 
@@ -28,14 +29,8 @@ namespace {
 
 std::vector<std::string> owner_uids(const value& object, bool controller_only) {
   std::vector<std::string> out;
-  if (!object.is_object() || !object.has_field("metadata")) return out;
-  const value& meta = object.at("metadata");
-  if (!meta.is_object() || !meta.has_field("ownerReferences") || !meta.at("ownerReferences").is_array()) return out;
-  for (const value& ref : meta.at("ownerReferences").as_array()) {
-    if (!ref.is_object() || !ref.has_field("uid") || !ref.at("uid").is_string()) continue;
-    const bool controller =
-        ref.has_field("controller") && ref.at("controller").is_boolean() && ref.at("controller").as_bool();
-    if (!controller_only || controller) out.push_back(ref.at("uid").as_string());
+  for (const auto& ref : owner_references(object)) {
+    if (!controller_only || ref.controller) out.push_back(ref.uid);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 #include "runtime/controller.h"
 
+#include "kube/object.h"
 #include "wo/log.h"
 #include "wo/metrics.h"
 
@@ -21,11 +22,6 @@ WorkQueueOptions queue_options(ControllerOptions& o) {
   q.rate_limiter = std::move(o.rate_limiter);
   q.metrics = o.metrics;
   return q;
-}
-
-std::string group_of(const std::string& api_version) {
-  const auto slash = api_version.find('/');
-  return slash == std::string::npos ? "" : api_version.substr(0, slash);
 }
 
 }  // namespace
@@ -64,16 +60,9 @@ void Controller::watch_for(kube::Informer& informer) {
 void Controller::watch_owned(kube::Informer& informer, const std::string& owner_group, const std::string& owner_kind) {
   watch_mapped(informer, [owner_group, owner_kind](const value& o) {
     std::vector<Request> out;
-    if (!o.has_field("metadata") || !o.at("metadata").has_field("ownerReferences")) return out;
-    const value& refs = o.at("metadata").at("ownerReferences");
-    if (!refs.is_array()) return out;
-    for (const value& ref : refs.as_array()) {
-      const bool controller =
-          ref.has_field("controller") && ref.at("controller").is_boolean() && ref.at("controller").as_bool();
-      if (!controller || !ref.has_field("kind") || !ref.has_field("name") || !ref.has_field("apiVersion")) continue;
-      if (ref.at("kind").as_string() != owner_kind || group_of(ref.at("apiVersion").as_string()) != owner_group)
-        continue;
-      out.push_back({kube::meta_string(o, "namespace"), ref.at("name").as_string()});
+    const auto owner = kube::controller_of(o);
+    if (owner && owner->kind == owner_kind && kube::group_of(owner->api_version) == owner_group) {
+      out.push_back({kube::meta_string(o, "namespace"), owner->name});
     }
     return out;
   });
