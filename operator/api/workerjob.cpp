@@ -466,6 +466,23 @@ std::optional<std::string> check_label_key(const std::string& s) {
   return std::nullopt;
 }
 
+// Annotations that the kubelet reads as AppArmor or seccomp profiles would let a WorkerJob author set
+// "unconfined" and step outside the restricted pods the operator renders.
+std::optional<std::string> check_pod_annotation_key(const std::string& s) {
+  if (auto message = check_label_key(s)) return message;
+  // The CRD's rule: ^(container\.)?(apparmor|seccomp)\.security\.(alpha|beta)\.kubernetes\.io/
+  std::string_view prefix = std::string_view(s).substr(0, s.find('/'));
+  if (prefix.starts_with("container.")) prefix.remove_prefix(std::string_view("container.").size());
+  for (const char* relaxing : {"apparmor.security.alpha.kubernetes.io", "apparmor.security.beta.kubernetes.io",
+                               "seccomp.security.alpha.kubernetes.io", "seccomp.security.beta.kubernetes.io"}) {
+    if (s.find('/') != std::string::npos && prefix == relaxing) {
+      return "AppArmor and seccomp annotations would relax the pods' security; the operator sets the seccomp "
+             "profile RuntimeDefault";
+    }
+  }
+  return std::nullopt;
+}
+
 std::optional<std::string> check_pod_label_key(const std::string& s) {
   if (auto message = check_label_key(s)) return message;
   if (s == "app.kubernetes.io/name" || s == "app.kubernetes.io/instance" || s == "app.kubernetes.io/managed-by") {
@@ -497,7 +514,8 @@ void parse_template(const value& v, const std::string& path, PodTemplateOptions&
   Fields f(v, path, errors, true);
   if (!f.valid()) return;
   read_string_map(f, "labels", out.labels, kMaxMapEntries, check_pod_label_key, check_label_value, 63);
-  read_string_map(f, "annotations", out.annotations, kMaxMapEntries, check_label_key, {}, kMaxAnnotationValueLength);
+  read_string_map(f, "annotations", out.annotations, kMaxMapEntries, check_pod_annotation_key, {},
+                  kMaxAnnotationValueLength);
   read_string_map(
       f, "nodeSelector", out.node_selector, kMaxMapEntries,
       [](const std::string& s) -> std::optional<std::string> {

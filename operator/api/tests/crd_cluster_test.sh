@@ -101,6 +101,12 @@ expect_reject "too many replicas" '  job: a.b\n  replicas: 101\n' "less than or 
 expect_reject "--job in args" '  job: a.b\n  args: [--job=other]\n' "must not set --job"
 expect_reject "unknown field" '  job: a.b\n  replica: 2\n' 'unknown field "spec.replica"'
 expect_reject "reserved pod label" '  job: a.b\n  template: {labels: {app.kubernetes.io/instance: x}}\n' "set by the operator"
+expect_reject "AppArmor annotation" \
+  '  job: a.b\n  template: {annotations: {container.apparmor.security.beta.kubernetes.io/worker: unconfined}}\n' \
+  "AppArmor and seccomp annotations would relax the pods' security"
+expect_reject "seccomp annotation" \
+  '  job: a.b\n  template: {annotations: {seccomp.security.alpha.kubernetes.io/pod: unconfined}}\n' \
+  "AppArmor and seccomp annotations would relax the pods' security"
 expect_reject "env value and valueFrom" \
   '  job: a.b\n  env: [{name: A, value: x, valueFrom: {fieldRef: {fieldPath: metadata.name}}}]\n' "not both"
 out="$(printf 'apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: %s, namespace: %s}\nspec: {job: a}\n' \

@@ -13,8 +13,8 @@ namespace {
 
 using web::json::value;
 
-value load_crd() {
-  std::ifstream in(std::string(WO_SOURCE_DIR) + "/crds/workerjob.yaml");
+value load_yaml(const std::string& relative_path) {
+  std::ifstream in(std::string(WO_SOURCE_DIR) + "/" + relative_path);
   std::stringstream ss;
   ss << in.rdbuf();
   std::string error;
@@ -22,6 +22,10 @@ value load_crd() {
   EXPECT_TRUE(docs) << error;
   EXPECT_EQ(docs ? docs->size() : 0u, 1u);
   return docs && !docs->empty() ? docs->front() : value::object();
+}
+
+value load_crd() {
+  return load_yaml("crds/workerjob.yaml");
 }
 
 class Crd : public ::testing::Test {
@@ -126,6 +130,21 @@ TEST_F(Crd, EveryFieldHasADescription) {
     EXPECT_TRUE(root().at("properties").at(top).has_field("description")) << top;
     expect_descriptions(root().at("properties").at(top), top);
   }
+}
+
+// A property added to the CRD must be known to the parser and rendered: every-field.yaml, the input of the
+// golden test (whose parse rejects unknown fields) and of the e2e add-then-remove test, sets every one.
+TEST_F(Crd, EveryFieldSetsEverySpecProperty) {
+  const value every = load_yaml("operator/workerjob/tests/testdata/every-field.yaml").at("spec");
+  for (const auto& [name, unused] : spec().as_object()) {
+    EXPECT_TRUE(every.has_field(name)) << "every-field.yaml does not set spec." << name;
+  }
+  for (const auto& [name, unused] : tmpl().as_object()) {
+    EXPECT_TRUE(every.has_field("template") && every.at("template").has_field(name))
+        << "every-field.yaml does not set spec.template." << name;
+  }
+  const auto parsed = parse_workerjob(load_yaml("operator/workerjob/tests/testdata/every-field.yaml"));
+  EXPECT_TRUE(parsed.ok()) << parsed.error_text();
 }
 
 }  // namespace

@@ -286,6 +286,14 @@ TEST(WorkerJobSpec, TemplateLabelsAndAnnotations) {
                "reserves");
   expect_error(kJob + "  template:\n    annotations: {worker.dev/config-hash: x}\n",
                "spec.template.annotations[worker.dev/config-hash]", "reserves");
+  for (const char* key :
+       {"container.apparmor.security.beta.kubernetes.io/worker", "seccomp.security.alpha.kubernetes.io/pod",
+        "container.seccomp.security.alpha.kubernetes.io/worker"}) {
+    expect_error(kJob + "  template:\n    annotations: {" + key + ": unconfined}\n",
+                 std::string("spec.template.annotations[") + key + "]", "relax the pods' security");
+  }
+  EXPECT_EQ(valid(kJob + "  template:\n    annotations: {example.com/apparmor-note: x}\n").template_.annotations.size(),
+            1u);
   expect_error(kJob + "  template:\n    labels: {team: 'a b'}\n", "spec.template.labels.team", "label value");
   expect_error(kJob + "  template:\n    labels: {team: 1}\n", "spec.template.labels.team", "quote it");
   expect_error(kJob + "  template:\n    labels: {'a b': x}\n", "spec.template.labels[a b]", "not a valid key");
