@@ -125,8 +125,6 @@ Done run_handler(QueueWorker::Shared& s, const Work& w) {
       message = "handler timed out after " + wo::cli::format_duration(s.options.handler_timeout);
       break;
   }
-  // failure_message is for humans: keep it bounded.
-  if (message.size() > 8192) message = message.substr(0, 8192) + "... (truncated)";
   return Done{w.record.id, outcome, std::move(message), seconds, lost, w.record.num_failures};
 }
 

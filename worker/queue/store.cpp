@@ -1,6 +1,26 @@
 #include "queue/store.h"
 
+#include "wo/log.h"
+#include "wo/text.h"
+
 namespace wo::queue {
+namespace {
+
+// Postgres refused the statement because of what it carried (class 22: data exception, e.g. invalid
+// text; class 23: integrity constraint, e.g. a CHECK of the table's owner): the same statement would be
+// refused again, unlike a lost connection or a timeout.
+bool refused_for_its_data(const pqxx::sql_error& e) {
+  const std::string& state = e.sqlstate();
+  return state.rfind("22", 0) == 0 || state.rfind("23", 0) == 0;
+}
+
+// The first line of a Postgres error ("ERROR:  ..."): its DETAIL may quote the refused row itself.
+std::string first_line(const char* what) {
+  std::string_view s(what);
+  return std::string(s.substr(0, s.find('\n')));
+}
+
+}  // namespace
 
 std::string_view to_string(Outcome outcome) {
   switch (outcome) {
@@ -38,7 +58,7 @@ std::string to_pg_array(const std::vector<std::string>& values) {
 }
 
 QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string hostname)
-    : table_(std::move(table)), worker_id_(std::move(worker_id)), hostname_(std::move(hostname)) {
+    : table_(std::move(table)), worker_id_(std::move(worker_id)), hostname_(wo::text::clean(hostname, 255)) {
   const std::string t = table_.quoted();
   // SKIP LOCKED on the base table (never through a view: Sourcegraph's double-dequeue bug), with the
   // state re-checked by the UPDATE after the row lock.
@@ -100,20 +120,58 @@ std::vector<Record> QueueStore::claim(pqxx::connection& conn, int limit) const {
 std::vector<FinishResult> QueueStore::finish(pqxx::connection& conn, const std::vector<Finish>& finishes,
                                              int max_attempts) const {
   std::vector<FinishResult> out;
-  if (finishes.empty()) return out;
+  if (!finishes.empty()) finish_isolating(conn, finishes, max_attempts, out);
+  return out;
+}
+
+void QueueStore::finish_isolating(pqxx::connection& conn, std::span<const Finish> batch, int max_attempts,
+                                  std::vector<FinishResult>& out) const {
+  try {
+    finish_batch(conn, batch, max_attempts, out);
+    return;
+  } catch (const pqxx::sql_error& e) {
+    if (!refused_for_its_data(e)) throw;
+    if (batch.size() > 1) {
+      // One refused record must not hold back the others: halve until it is alone.
+      std::size_t half = batch.size() / 2;
+      finish_isolating(conn, batch.first(half), max_attempts, out);
+      finish_isolating(conn, batch.subspan(half), max_attempts, out);
+      return;
+    }
+    Finish fallback = batch.front();
+    fallback.message = "the database refused this record's outcome message: " + first_line(e.what());
+    try {
+      finish_batch(conn, std::span(&fallback, 1), max_attempts, out);
+      wo::log::warn("outcome message refused by the database; wrote a replacement",
+                    {{"queue", table_.name()}, {"id", fallback.id}, {"error", first_line(e.what())}});
+    } catch (const pqxx::sql_error& again) {
+      if (!refused_for_its_data(again)) throw;
+      // Nothing this worker can write is accepted (e.g. a trigger refusing the new state): stop
+      // trying, so that the others flow; the record stops being heartbeated and the resetter takes it.
+      wo::log::error("the database refused this record's outcome; leaving it to the resetter",
+                     {{"queue", table_.name()},
+                      {"id", fallback.id},
+                      {"outcome", std::string(to_string(fallback.outcome))},
+                      {"error", first_line(again.what())}});
+    }
+  }
+}
+
+void QueueStore::finish_batch(pqxx::connection& conn, std::span<const Finish> batch, int max_attempts,
+                              std::vector<FinishResult>& out) const {
   std::vector<int64_t> ids, delays;
   std::vector<std::string> outcomes, messages;
-  for (const auto& f : finishes) {
+  for (const auto& f : batch) {
     ids.push_back(f.id);
     outcomes.emplace_back(to_string(f.outcome));
-    messages.push_back(f.message);
+    // Postgres text is valid UTF-8 without NUL; one bad byte would refuse the whole batch.
+    messages.push_back(wo::text::clean(f.message, kMaxFailureMessageBytes));
     delays.push_back(f.delay.count());
   }
   pqxx::nontransaction tx(conn);
   pqxx::result r = tx.exec_params(finish_sql_, to_pg_array(ids), to_pg_array(outcomes), max_attempts,
                                   to_pg_array(messages), to_pg_array(delays), worker_id_);
   for (const auto& row : r) out.push_back({row[0].as<int64_t>(), row[1].as<std::string>()});
-  return out;
 }
 
 std::vector<Heartbeat> QueueStore::heartbeat(pqxx::connection& conn, const std::vector<int64_t>& ids) const {

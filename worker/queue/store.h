@@ -9,6 +9,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -34,10 +35,13 @@ enum class Outcome {
   released,   // handed back unfinished (shutdown): queued again, no attempt spent
 };
 
+// failure_message is for humans: finish() keeps it this long at most.
+constexpr std::size_t kMaxFailureMessageBytes = 8192;
+
 struct Finish {
   int64_t id = 0;
   Outcome outcome = Outcome::completed;
-  std::string message;                 // failure_message for errored/failed/canceled
+  std::string message;                 // failure_message for errored/failed/canceled (any bytes: cleaned)
   std::chrono::milliseconds delay{0};  // retry delay for errored
 };
 
@@ -66,7 +70,11 @@ class QueueStore {
   // Claims up to limit due records (highest priority, then oldest due) in one statement.
   std::vector<Record> claim(pqxx::connection& conn, int limit) const;
   // Applies many outcomes in one statement; returns the records actually changed (still owned).
-  // max_attempts: an errored record whose num_failures reaches it becomes failed.
+  // max_attempts: an errored record whose num_failures reaches it becomes failed. Messages are made valid
+  // UTF-8 and bounded (kMaxFailureMessageBytes). When Postgres refuses the batch for a reason in its data
+  // (SQLSTATE class 22 or 23, e.g. a table's own CHECK constraint), the batch is split until the refused
+  // record is alone; that one is written with a message saying why its own was refused, or, if even that
+  // is refused, left to the resetter (logged). Other errors (connection lost, timeout) are thrown.
   std::vector<FinishResult> finish(pqxx::connection& conn, const std::vector<Finish>& finishes, int max_attempts) const;
   // Refreshes last_heartbeat_at of the given owned records; returns those still owned with their cancel flag.
   std::vector<Heartbeat> heartbeat(pqxx::connection& conn, const std::vector<int64_t>& ids) const;
@@ -83,6 +91,11 @@ class QueueStore {
   static int64_t count_waiting(pqxx::connection& conn, const QueueTable& table, int64_t cap);
 
  private:
+  void finish_isolating(pqxx::connection& conn, std::span<const Finish> batch, int max_attempts,
+                        std::vector<FinishResult>& out) const;
+  void finish_batch(pqxx::connection& conn, std::span<const Finish> batch, int max_attempts,
+                    std::vector<FinishResult>& out) const;
+
   QueueTable table_;
   std::string worker_id_, hostname_;
   std::string claim_sql_, finish_sql_, heartbeat_sql_;

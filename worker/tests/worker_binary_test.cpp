@@ -266,6 +266,49 @@ TEST(WorkerBinaryTest, CommandJobFeedsThePayloadAndUsesTheExitStatus) {
             1);
 }
 
+// The output of a failing command is not text Postgres accepts as it is: 4 KiB of a two-byte character
+// and a newline, so the kept 4096-byte tail starts inside a character.
+TEST(WorkerBinaryTest, CommandOutputThatIsNotValidTextNeverBlocksTheQueue) {
+  std::string dsn = fresh_database();
+  {
+    pqxx::connection c(dsn);
+    queue::migrate(c, queue::QueueTable("jobs"));
+    pqxx::work tx(c);
+    queue::enqueue(tx, "jobs", R"({"kind": "slow"})");
+    queue::enqueue(tx, "jobs", R"({"kind": "bad"})");
+    queue::enqueue_many(tx, "jobs", std::vector<std::string>(6, R"({"kind": "good"})"));
+    tx.commit();
+  }
+  std::string stop_file = "/tmp/wo-worker-test-" + std::to_string(::getpid()) + "-stop-slow";
+  ::unlink(stop_file.c_str());
+  // slow holds its handler (bounded, so that no command outlives a failed test for long) until told to stop.
+  WorkerProcess p({"--job=queue.command", "--database-url=" + dsn, "--shutdown-timeout=5s"},
+                  queue_config("concurrency: 3\nmax_attempts: 1\n"
+                               "command: [/bin/sh, -c, 'p=$(cat); case \"$p\" in"
+                               " *slow*) i=0; while [ ! -e " +
+                               stop_file +
+                               " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done;;"
+                               " *bad*) printf \"é%.0s\" $(seq 4096); echo; exit 1;; esac']\n"));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "failed") == 1; })) << p.output();
+  EXPECT_EQ(query_int(dsn,
+                      "SELECT count(*) FROM jobs WHERE payload->>'kind' = 'bad' AND failure_message LIKE "
+                      "'command exited with status 1: %éééé%' AND octet_length(failure_message) <= 8192"),
+            1);
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "completed") == 6; })) << p.output();
+  // The dispatcher still heartbeats the record it holds after writing the bad one.
+  ASSERT_TRUE(wait_until([&] {
+    return query_int(dsn,
+                     "SELECT count(*) FROM jobs s, jobs b WHERE s.payload->>'kind' = 'slow' AND s.state = "
+                     "'processing' AND b.payload->>'kind' = 'bad' AND s.last_heartbeat_at > b.finished_at + "
+                     "interval '300 milliseconds'") == 1;
+  })) << p.output();
+  std::ofstream(stop_file).close();
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "completed") == 7; })) << p.output();
+  ::unlink(stop_file.c_str());
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(seconds(30)), 0) << p.output();
+}
+
 TEST(WorkerBinaryTest, ServesHealthReadinessAndMetrics) {
   std::string dsn = fresh_database();
   create_and_fill(dsn, 5);

@@ -167,6 +167,43 @@ TEST(QueueTest, ThrowingHandlerRetriesWithGrowingDelaysThenFailsAndNeverBlocksOt
   }
 }
 
+TEST(QueueTest, AnOutcomePostgresRejectsIsWrittenAloneWithAFallbackMessageAndNeverBlocksTheOthers) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  {
+    pqxx::connection c(dsn);
+    pqxx::nontransaction tx(c);
+    // A team's own rule on its table: this message is refused (a data reason, like invalid text).
+    tx.exec("ALTER TABLE jobs ADD CONSTRAINT no_poison CHECK (failure_message NOT LIKE 'poison%')");
+  }
+  int64_t slow = enqueue_n(dsn, "jobs", 1, R"({"slow": true})")[0];
+  int64_t poison = enqueue_n(dsn, "jobs", 1, R"({"poison": true})")[0];
+  enqueue_n(dsn, "jobs", 30);
+  auto options = fast_options("jobs");
+  options.max_attempts = 1;
+  std::atomic<bool> release{false};
+  Worker w(dsn, options, [&](const Record& r, const wo::worker::CancelToken& token) {
+    if (r.payload.find("poison") != std::string::npos) throw std::runtime_error("poison record");
+    if (r.payload.find("slow") != std::string::npos) {
+      while (!release && !token.cancelled()) token.wait_for(milliseconds(5));
+      token.throw_if_cancelled();
+    }
+  });
+  const std::string poison_sql = "SELECT count(*) FROM jobs WHERE id = " + std::to_string(poison);
+  ASSERT_TRUE(wait_until([&] { return query_int(dsn, poison_sql + " AND state = 'failed'") == 1; }));
+  EXPECT_EQ(query_int(dsn, poison_sql + " AND num_failures = 1 AND failure_message LIKE '%no_poison%'"), 1);
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 30; }));
+  // Heartbeats go on for the record still held.
+  ASSERT_TRUE(wait_until([&] {
+    return query_int(dsn, "SELECT count(*) FROM jobs s, jobs p WHERE s.id = " + std::to_string(slow) +
+                              " AND p.id = " + std::to_string(poison) +
+                              " AND s.state = 'processing' AND s.last_heartbeat_at > p.finished_at + interval '300 "
+                              "milliseconds'") == 1;
+  }));
+  release = true;
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 31; }));
+}
+
 TEST(QueueTest, CancellingARunningRecordCancelsItsHandler) {
   std::string dsn = fresh_database();
   create_queue(dsn, "jobs");
