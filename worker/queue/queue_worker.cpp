@@ -105,10 +105,15 @@ Done run_handler(QueueWorker::Shared& s, const Work& w) {
     message = "handler threw a non-standard exception";
   }
   double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-  // A cancelled run ends by its cancel reason, whether the handler threw or returned early.
-  bool lost = false;
-  switch (w.token.reason()) {
+  // A handler that returned normally did its work (handlers throw when they stop early on their token):
+  // a cancellation that reached the token meanwhile, e.g. a request seen by the heartbeat just as the
+  // handler returned, or shutdown, must not turn the success into canceled or a rerun. A failed run ends
+  // by its cancel reason. A lost record is never written: it is no longer ours.
+  const CancelReason reason = w.token.reason();
+  bool lost = reason == CancelReason::lost;
+  switch (outcome == Outcome::completed ? CancelReason::none : reason) {
     case CancelReason::none:
+    case CancelReason::lost:
       break;
     case CancelReason::requested:
       outcome = Outcome::canceled;
@@ -116,9 +121,6 @@ Done run_handler(QueueWorker::Shared& s, const Work& w) {
       break;
     case CancelReason::shutdown:
       outcome = Outcome::released;
-      break;
-    case CancelReason::lost:
-      lost = true;
       break;
     case CancelReason::timeout:
       outcome = Outcome::errored;

@@ -25,9 +25,11 @@
 
 namespace wo::queue {
 
-// A handler processes one record. Returning normally completes it; throwing marks it errored (retried
-// with backoff up to max_attempts); throwing PermanentError fails it at once. Handlers should check or
-// wait on the token and throw (token.throw_if_cancelled()) when it is cancelled.
+// A handler processes one record. Returning normally completes it, even if its token was cancelled
+// meanwhile (the work is done); throwing marks it errored (retried with backoff up to max_attempts);
+// throwing PermanentError fails it at once. Handlers should check or wait on the token and throw
+// (token.throw_if_cancelled()) when it is cancelled: a run that throws after a cancellation ends by the
+// cancellation's reason (canceled, handed back at shutdown, or errored on timeout).
 using Handler = std::function<void(const Record&, const wo::worker::CancelToken&)>;
 
 struct PermanentError : std::runtime_error {

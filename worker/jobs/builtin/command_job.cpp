@@ -30,7 +30,9 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
     std::vector<std::string> env = {"WORKER_QUEUE=" + table, "WORKER_RECORD_ID=" + std::to_string(rec.id),
                                     "WORKER_ATTEMPT=" + std::to_string(rec.num_failures + 1)};
     SubprocessResult res = run_subprocess(command, env, rec.payload, output_limit, token);
-    token.throw_if_cancelled();
+    // A command that exited by itself decides its outcome, even if a cancellation arrived just after;
+    // one that was stopped on the token ends by the token's reason, whatever its exit status.
+    if (res.stopped) token.throw_if_cancelled();
     if (res.signal == 0 && res.exit_code == 0) return;
     std::string what = res.signal != 0 ? "command killed by signal " + std::to_string(res.signal)
                                        : "command exited with status " + std::to_string(res.exit_code);

@@ -139,6 +139,7 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv, const std:
     check_cancel();
     std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
+  result.stopped = term_sent;
   if (WIFEXITED(status)) result.exit_code = WEXITSTATUS(status);
   if (WIFSIGNALED(status)) result.signal = WTERMSIG(status);
   return result;

@@ -18,6 +18,7 @@ struct SubprocessResult {
   int signal = 0;      // when killed by a signal
   std::string output;  // tail of stdout+stderr
   bool truncated = false;
+  bool stopped = false;  // the token was cancelled and the command was sent SIGTERM (and maybe SIGKILL)
 };
 
 // Throws std::runtime_error when the command cannot be started (e.g. not found).

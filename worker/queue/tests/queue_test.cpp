@@ -225,6 +225,47 @@ TEST(QueueTest, CancellingARunningRecordCancelsItsHandler) {
   EXPECT_EQ(reason.load(), static_cast<int>(wo::worker::CancelReason::requested));
 }
 
+// A handler that returns normally has done its work: a cancellation reaching its token before the
+// dispatcher wrote the outcome must not turn the success into canceled (or into a rerun).
+TEST(QueueTest, ACancelRequestArrivingAsTheHandlerSucceedsNeverErasesTheSuccess) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  int64_t id = enqueue_n(dsn, "jobs", 1)[0];
+  std::atomic<int> runs{0};
+  Worker w(dsn, fast_options("jobs"), [&](const Record&, const wo::worker::CancelToken& token) {
+    ++runs;
+    // The work is done; it returns as the cancellation arrives.
+    token.wait_for(seconds(60));
+  });
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 1; }));
+  {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    EXPECT_TRUE(request_cancel(tx, "jobs", id));
+    tx.commit();
+  }
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 0; }));
+  EXPECT_EQ(count_state(dsn, "jobs", "completed"), 1);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_failures = 0 AND finished_at IS NOT NULL"), 1);
+  w.stop();
+  EXPECT_EQ(runs.load(), 1);
+}
+
+TEST(QueueTest, AShutdownArrivingAsTheHandlerSucceedsNeverErasesTheSuccess) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  enqueue_n(dsn, "jobs", 1);
+  std::atomic<int> runs{0};
+  Worker w(dsn, fast_options("jobs"), [&](const Record&, const wo::worker::CancelToken& token) {
+    ++runs;
+    token.wait_for(seconds(60));
+  });
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 1; }));
+  w.stop();
+  EXPECT_EQ(count_state(dsn, "jobs", "completed"), 1) << "a success handed back to the queue would run again";
+  EXPECT_EQ(runs.load(), 1);
+}
+
 TEST(QueueTest, AHandlerOverItsTimeoutIsCancelledAndTheRunCountsAsFailed) {
   std::string dsn = fresh_database();
   create_queue(dsn, "jobs");
