@@ -36,21 +36,27 @@ std::unique_ptr<wo::worker::PeriodicRoutine> make_resetter(const QueueOptions& o
   auto& failed =
       registry.counter("worker_queue_failed_total", "Records failed for good (max attempts or max resets)", {"queue"})
           .with({options.table});
+  auto& canceled =
+      registry.counter("worker_queue_canceled_total", "Records canceled on request", {"queue"}).with({options.table});
   return std::make_unique<wo::worker::PeriodicRoutine>(
       p,
       with_schema(table, ensure_schema,
-                  [table, options, &reset, &failed](pqxx::connection* conn) {
+                  [table, options, &reset, &failed, &canceled](pqxx::connection* conn) {
                     for (;;) {
                       constexpr int kBatch = 1000;
                       ResetResult r =
                           QueueStore::reset_stalled(*conn, table, options.stalled_after, options.max_resets, kBatch);
                       reset.inc(static_cast<double>(r.requeued));
                       failed.inc(static_cast<double>(r.failed));
-                      if (r.requeued + r.failed > 0) {
-                        wo::log::warn("resetter: records whose worker stopped heartbeating",
-                                      {{"queue", table.name()}, {"requeued", r.requeued}, {"failed", r.failed}});
+                      canceled.inc(static_cast<double>(r.canceled));
+                      if (r.requeued + r.failed + r.canceled > 0) {
+                        wo::log::warn("resetter: records whose worker stopped heartbeating, or canceled waiting",
+                                      {{"queue", table.name()},
+                                       {"requeued", r.requeued},
+                                       {"failed", r.failed},
+                                       {"canceled", r.canceled}});
                       }
-                      if (r.requeued + r.failed < kBatch) break;
+                      if (r.requeued + r.failed + r.canceled < kBatch) break;
                     }
                   }),
       registry);

@@ -26,8 +26,7 @@ struct QueueWorker::Metrics {
                    .with({queue})),
         retried(r.counter("worker_queue_retried_total", "Failed runs scheduled for a retry (errored)", {"queue"})
                     .with({queue})),
-        canceled(
-            r.counter("worker_queue_canceled_total", "Records canceled while processing", {"queue"}).with({queue})),
+        canceled(r.counter("worker_queue_canceled_total", "Records canceled on request", {"queue"}).with({queue})),
         released(r.counter("worker_queue_released_total", "Unfinished records handed back at shutdown", {"queue"})
                      .with({queue})),
         lost(r.counter("worker_queue_lost_total", "Records this worker no longer owned (reset or changed)", {"queue"})

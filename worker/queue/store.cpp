@@ -187,28 +187,45 @@ ResetResult QueueStore::reset_stalled(pqxx::connection& conn, const QueueTable& 
                                       std::chrono::milliseconds stalled_after, int max_resets, int limit) {
   const std::string t = table.quoted();
   pqxx::nontransaction tx(conn);
+  // s: stalled records. w: waiting records with a cancellation request, which no claim takes (the request
+  // was set without the state, e.g. by plain SQL or by an older resetter): only this finishes them.
+  // A requested cancellation is honoured rather than requeued: the stalled worker can no longer see it,
+  // and a requeued record with cancel_requested would never be claimed, reset or deleted.
   pqxx::result r = tx.exec_params(
       "WITH s AS (SELECT id FROM " + t +
           " WHERE state = 'processing' AND last_heartbeat_at < now() - $1::float8 * interval '1 millisecond'"
-          " ORDER BY last_heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED)"
+          " ORDER BY last_heartbeat_at LIMIT $3 FOR UPDATE SKIP LOCKED),"
+          " w AS (SELECT id FROM " +
+          t +
+          " WHERE state IN ('queued','errored') AND cancel_requested LIMIT $3 FOR UPDATE SKIP LOCKED)"
           " UPDATE " +
           t +
           " q SET"
-          " state = CASE WHEN q.num_resets + 1 > $2 THEN 'failed' ELSE 'queued' END,"
-          " num_resets = q.num_resets + 1,"
-          " finished_at = CASE WHEN q.num_resets + 1 > $2 THEN now() END,"
-          " started_at = CASE WHEN q.num_resets + 1 > $2 THEN q.started_at END,"
-          " failure_message = CASE WHEN q.num_resets + 1 > $2 THEN"
+          " state = CASE WHEN q.cancel_requested THEN 'canceled' WHEN q.num_resets + 1 > $2 THEN 'failed'"
+          "   ELSE 'queued' END,"
+          " num_resets = q.num_resets + CASE WHEN q.state = 'processing' THEN 1 ELSE 0 END,"
+          " finished_at = CASE WHEN q.cancel_requested OR q.num_resets + 1 > $2 THEN now() END,"
+          " started_at = CASE WHEN q.cancel_requested OR q.num_resets + 1 > $2 THEN q.started_at END,"
+          " failure_message = CASE"
+          "   WHEN q.cancel_requested AND q.state = 'processing' THEN"
+          "   'canceled on request; the worker processing this record stopped heartbeating'"
+          "   WHEN q.cancel_requested THEN q.failure_message"
+          "   WHEN q.num_resets + 1 > $2 THEN"
           "   'the worker processing this record stopped heartbeating ' || (q.num_resets + 1) ||"
           "   ' times (maximum resets: ' || $2 || ')' ELSE q.failure_message END,"
           " worker_id = NULL"
-          " FROM s WHERE q.id = s.id AND q.state = 'processing'"
+          " FROM (SELECT id FROM s UNION ALL SELECT id FROM w) x"
+          " WHERE q.id = x.id"
+          " AND (q.state = 'processing' OR (q.state IN ('queued','errored') AND q.cancel_requested))"
           " RETURNING q.state",
       stalled_after.count(), max_resets, limit);
   ResetResult out;
   for (const auto& row : r) {
-    if (row[0].as<std::string>() == kFailed) {
+    const std::string state = row[0].as<std::string>();
+    if (state == kFailed) {
       ++out.failed;
+    } else if (state == kCanceled) {
+      ++out.canceled;
     } else {
       ++out.requeued;
     }

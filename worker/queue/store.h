@@ -58,6 +58,7 @@ struct Heartbeat {
 struct ResetResult {
   int64_t requeued = 0;
   int64_t failed = 0;
+  int64_t canceled = 0;  // cancellations finished: stalled, or waiting where no claim will take them
 };
 
 class QueueStore {
@@ -81,7 +82,9 @@ class QueueStore {
 
   // Maintenance, safe to run from every replica at once (SKIP LOCKED).
   // Records processing whose heartbeat is older than stalled_after go back to queued (num_resets + 1), or
-  // to failed once num_resets would exceed max_resets. At most limit records per call.
+  // to failed once num_resets would exceed max_resets, or to canceled when their cancellation was
+  // requested. Waiting (queued, errored) records with cancel_requested become canceled. At most limit
+  // records of each kind per call.
   static ResetResult reset_stalled(pqxx::connection& conn, const QueueTable& table,
                                    std::chrono::milliseconds stalled_after, int max_resets, int limit);
   // Deletes up to limit finished (completed, failed, canceled) records finished before retention ago.

@@ -204,15 +204,18 @@ TEST(WorkerBinaryTest, SigtermLetsRunningHandlersFinishWithinTheTimeout) {
   EXPECT_GE(count_state(dsn, "completed"), 2);
 }
 
+// A worker (without a resetter) claims the only record and is killed with SIGKILL while holding it.
+void kill_a_worker_holding_the_record(const std::string& dsn) {
+  WorkerProcess doomed({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 1h\nresetter: false\n"));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "processing") == 1; })) << doomed.output();
+  doomed.signal(SIGKILL);
+  ASSERT_EQ(doomed.wait_exit(seconds(10)), 128 + SIGKILL);
+}
+
 TEST(WorkerBinaryTest, KilledWorkersRecordIsResetAndCompletedElsewhere) {
   std::string dsn = fresh_database();
   create_and_fill(dsn, 1);
-  {
-    WorkerProcess doomed({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 1h\nresetter: false\n"));
-    ASSERT_TRUE(wait_until([&] { return count_state(dsn, "processing") == 1; })) << doomed.output();
-    doomed.signal(SIGKILL);
-    ASSERT_EQ(doomed.wait_exit(seconds(10)), 128 + SIGKILL);
-  }
+  ASSERT_NO_FATAL_FAILURE(kill_a_worker_holding_the_record(dsn));
   EXPECT_EQ(count_state(dsn, "processing"), 1) << "nobody released it: the process died";
   WorkerProcess rescuer({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 0s\n"));
   ASSERT_TRUE(wait_until([&] { return count_state(dsn, "completed") == 1; })) << rescuer.output();
@@ -241,6 +244,28 @@ TEST(WorkerBinaryTest, RecordKilledMoreThanMaxResetsTimesIsFailed) {
                          "table: jobs\nstalled_after: 1s\nmax_resets: 1\ninterval: 50ms\n");
   ASSERT_TRUE(wait_until([&] { return count_state(dsn, "failed") == 1; })) << resetter.output();
   EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs"), 2);
+}
+
+// A cancellation requested for a record whose worker is dead: nobody will heartbeat it to see the
+// request, and the claim skips cancelled records, so handing it back to the queue would strand it.
+TEST(WorkerBinaryTest, CancelledRecordOfAKilledWorkerEndsCanceled) {
+  std::string dsn = fresh_database();
+  create_and_fill(dsn, 1);
+  ASSERT_NO_FATAL_FAILURE(kill_a_worker_holding_the_record(dsn));
+  {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    ASSERT_TRUE(queue::request_cancel(tx, "jobs", 1));
+    // And one left waiting with the flag alone (a plain SQL update, or an older resetter, does that).
+    tx.exec("INSERT INTO jobs (cancel_requested) VALUES (true)");
+    tx.commit();
+  }
+  WorkerProcess worker({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 0s\n"));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "canceled") == 2; })) << worker.output();
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE finished_at IS NOT NULL AND worker_id IS NULL"), 2);
+  EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs WHERE id = 1"), 1);
+  worker.signal(SIGTERM);
+  EXPECT_EQ(worker.wait_exit(seconds(30)), 0) << worker.output();
 }
 
 TEST(WorkerBinaryTest, CommandJobFeedsThePayloadAndUsesTheExitStatus) {

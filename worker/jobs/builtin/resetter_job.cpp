@@ -24,7 +24,8 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
 // NOLINTNEXTLINE(cert-err58-cpp)
 const wo::worker::Registrar registrar({
     .name = "queue.resetter",
-    .description = "Requeues records of a queue table whose worker stopped heartbeating; fails them past max_resets",
+    .description = "Requeues records of a queue table whose worker stopped heartbeating; fails them past max_resets; "
+                   "finishes their cancellations",
     .config_help = "table (required): the queue table\n"
                    "stalled_after (30s): heartbeat age after which a processing record counts as stalled\n"
                    "max_resets (3): resets allowed; the next stall fails the record\n"

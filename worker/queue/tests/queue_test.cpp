@@ -336,6 +336,34 @@ TEST(QueueTest, ResetterRequeuesStalledRecordsAndFailsThemPastMaxResets) {
   EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE id = 3 AND state = 'processing'"), 1);
 }
 
+TEST(QueueTest, ResetterFinishesCancellationsNobodyElseWill) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  pqxx::connection c(dsn);
+  {
+    pqxx::nontransaction tx(c);
+    tx.exec(
+        "INSERT INTO jobs (state, last_heartbeat_at, num_resets, worker_id, cancel_requested) VALUES "
+        "('processing', now() - interval '1 hour', 0, gen_random_uuid(), true),"  // its worker died
+        "('processing', now() - interval '1 hour', 5, gen_random_uuid(), true),"  // even past max_resets
+        "('processing', now(), 0, gen_random_uuid(), true),"                      // its live worker will
+        "('queued', NULL, 0, NULL, true),"                                        // waiting: never claimed
+        "('errored', NULL, 0, NULL, true),"
+        "('queued', NULL, 0, NULL, false)");
+  }
+  ResetResult r = QueueStore::reset_stalled(c, QueueTable("jobs"), seconds(30), 2, 100);
+  EXPECT_EQ(r.canceled, 4);
+  EXPECT_EQ(r.requeued + r.failed, 0);
+  EXPECT_EQ(query_int(dsn,
+                      "SELECT count(*) FROM jobs WHERE id IN (1, 2, 4, 5) AND state = 'canceled' AND finished_at IS "
+                      "NOT NULL AND worker_id IS NULL"),
+            4);
+  EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs WHERE id = 1"), 1);
+  EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs WHERE id = 4"), 0);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE id = 3 AND state = 'processing'"), 1);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE id = 6 AND state = 'queued'"), 1);
+}
+
 TEST(QueueTest, JanitorDeletesOldFinishedRecordsInBoundedBatches) {
   std::string dsn = fresh_database();
   create_queue(dsn, "jobs");
