@@ -146,6 +146,18 @@ TEST(WorkerBinaryTest, InvalidConfigurationExits2NamingTheField) {
   EXPECT_NE(p.output().find("concurrency"), std::string::npos) << p.output();
 }
 
+// A command that cannot run would fail every record at runtime: startup says so instead, resolving the
+// name through PATH as execvp does.
+TEST(WorkerBinaryTest, CommandThatIsNotAnExecutableFileFailsStartupNamingIt) {
+  for (const std::string command : {"wo-no-such-command", "/wo/no/such/command", "/tmp"}) {
+    WorkerProcess p({"--job=queue.command"}, "table: things\ncommand: [" + command + ", --flag]\n");
+    ASSERT_EQ(p.wait_exit(seconds(30)), 2) << command << "\n" << p.output();
+    EXPECT_EQ(p.termination_message().rfind("InvalidConfig: ", 0), 0u) << p.termination_message();
+    EXPECT_NE(p.termination_message().find("\"command"), std::string::npos) << p.termination_message();
+    EXPECT_NE(p.termination_message().find("\"" + command + "\""), std::string::npos) << p.termination_message();
+  }
+}
+
 TEST(WorkerBinaryTest, UnparsableConfigurationExits2WithTheLine) {
   WorkerProcess p({"--job=queue.command"}, "table: [unclosed\n");
   ASSERT_EQ(p.wait_exit(seconds(30)), 2) << p.output();

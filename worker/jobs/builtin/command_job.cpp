@@ -2,9 +2,9 @@
 // stdin; exit status 0 completes the record, another status fails the run (retried with backoff, or
 // failed at once for the statuses listed in permanent_failure_exit_codes). The tail of the command's
 // output becomes the record's failure_message.
-#include <unistd.h>
-
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "core/config.h"
 #include "core/registry.h"
@@ -21,15 +21,23 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
   auto output_limit = static_cast<std::size_t>(r.integer("output_limit", 4096, 0, 1 << 20));
   auto permanent = r.integer_list("permanent_failure_exit_codes");
   r.finish();
-  if (command[0].find('/') != std::string::npos && ::access(command[0].c_str(), X_OK) != 0) {
-    throw wo::worker::ConfigError("command[0]", "\"" + command[0] + "\" is not an executable file");
+  // Resolved once, at startup: a command that cannot run fails startup (InvalidConfig) instead of every
+  // record at runtime.
+  std::optional<std::string> program = find_executable(command[0]);
+  if (!program) {
+    const char* path = std::getenv("PATH");
+    throw wo::worker::ConfigError("command[0]",
+                                  "\"" + command[0] + "\" is not an executable file" +
+                                      (command[0].find('/') != std::string::npos
+                                           ? std::string()
+                                           : " in any directory of PATH (" + std::string(path ? path : "unset") + ")"));
   }
   std::string table = options.table;
-  auto handler = [command, output_limit, permanent, table](const queue::Record& rec,
-                                                           const wo::worker::CancelToken& token) {
+  auto handler = [program = *program, command, output_limit, permanent, table](const queue::Record& rec,
+                                                                               const wo::worker::CancelToken& token) {
     std::vector<std::string> env = {"WORKER_QUEUE=" + table, "WORKER_RECORD_ID=" + std::to_string(rec.id),
                                     "WORKER_ATTEMPT=" + std::to_string(rec.num_failures + 1)};
-    SubprocessResult res = run_subprocess(command, env, rec.payload, output_limit, token);
+    SubprocessResult res = run_subprocess(program, command, env, rec.payload, output_limit, token);
     // A command that exited by itself decides its outcome, even if a cancellation arrived just after;
     // one that was stopped on the token ends by the token's reason, whatever its exit status.
     if (res.stopped) token.throw_if_cancelled();
@@ -50,10 +58,12 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
 const wo::worker::Registrar registrar({
     .name = "queue.command",
     .description = "Runs a command for each record of a queue table (payload on stdin, exit status decides)",
-    .config_help = std::string("command (required): argv list, e.g. [\"/usr/bin/convert\", \"--fast\"]; env "
-                               "WORKER_QUEUE, WORKER_RECORD_ID, WORKER_ATTEMPT\n"
-                               "output_limit (4096): bytes of output kept (the tail) in failure_message\n"
-                               "permanent_failure_exit_codes ([]): exit statuses that fail a record without retry\n") +
+    .config_help = std::string(
+                       "command (required): argv list, e.g. [\"/usr/bin/convert\", \"--fast\"]; command[0] must be an "
+                       "executable file (a name without / is looked up in PATH at startup); env "
+                       "WORKER_QUEUE, WORKER_RECORD_ID, WORKER_ATTEMPT\n"
+                       "output_limit (4096): bytes of output kept (the tail) in failure_message\n"
+                       "permanent_failure_exit_codes ([]): exit statuses that fail a record without retry\n") +
                    queue::kQueueOptionsHelp,
     .build = &build,
 });

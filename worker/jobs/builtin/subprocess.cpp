@@ -4,10 +4,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <stdexcept>
 #include <system_error>
@@ -39,10 +41,42 @@ void make_pipe(Fd& read_end, Fd& write_end) {
   write_end.fd = fds[1];
 }
 
+bool is_executable_file(const std::string& path) {
+  struct stat st {};
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode) && ::access(path.c_str(), X_OK) == 0;
+}
+
 }  // namespace
 
-SubprocessResult run_subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-                                std::string_view input, std::size_t output_limit, const wo::worker::CancelToken& token,
+std::optional<std::string> find_executable(const std::string& name) {
+  if (name.empty()) return std::nullopt;
+  if (name.find('/') != std::string::npos) {
+    if (is_executable_file(name)) return name;
+    return std::nullopt;
+  }
+  std::string path;
+  if (const char* p = std::getenv("PATH"); p != nullptr) {
+    path = p;
+  } else {
+    // What execvp searches when PATH is unset.
+    std::size_t n = ::confstr(_CS_PATH, nullptr, 0);
+    path.resize(n);
+    if (n > 0) ::confstr(_CS_PATH, path.data(), n);
+    path.resize(n > 0 ? n - 1 : 0);
+  }
+  for (std::size_t start = 0;;) {
+    std::size_t end = path.find(':', start);
+    std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
+    std::string candidate = dir.empty() ? name : dir + "/" + name;
+    if (is_executable_file(candidate)) return candidate;
+    if (end == std::string::npos) return std::nullopt;
+    start = end + 1;
+  }
+}
+
+SubprocessResult run_subprocess(const std::string& program, const std::vector<std::string>& argv,
+                                const std::vector<std::string>& extra_env, std::string_view input,
+                                std::size_t output_limit, const wo::worker::CancelToken& token,
                                 std::chrono::milliseconds kill_grace) {
   if (argv.empty()) throw std::runtime_error("empty command");
   Fd in_r, in_w, out_r, out_w;
@@ -79,7 +113,7 @@ SubprocessResult run_subprocess(const std::vector<std::string>& argv, const std:
   env.push_back(nullptr);
 
   pid_t pid = -1;
-  int rc = ::posix_spawnp(&pid, args[0], &actions, &attr, args.data(), env.data());
+  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), env.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::generic_category().message(rc));

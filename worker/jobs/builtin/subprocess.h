@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstddef>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -21,9 +22,16 @@ struct SubprocessResult {
   bool stopped = false;  // the token was cancelled and the command was sent SIGTERM (and maybe SIGKILL)
 };
 
-// Throws std::runtime_error when the command cannot be started (e.g. not found).
-SubprocessResult run_subprocess(const std::vector<std::string>& argv, const std::vector<std::string>& extra_env,
-                                std::string_view input, std::size_t output_limit, const wo::worker::CancelToken& token,
+// The file execvp would run for name: name itself when it contains a '/', else the first executable
+// regular file name in the directories of PATH (the system default path when PATH is unset; an empty
+// entry is the current directory). Empty when there is none.
+std::optional<std::string> find_executable(const std::string& name);
+
+// Runs program (a path, e.g. from find_executable) with argv (argv[0] as the command names itself).
+// Throws std::runtime_error when the command cannot be started.
+SubprocessResult run_subprocess(const std::string& program, const std::vector<std::string>& argv,
+                                const std::vector<std::string>& extra_env, std::string_view input,
+                                std::size_t output_limit, const wo::worker::CancelToken& token,
                                 std::chrono::milliseconds kill_grace = std::chrono::milliseconds(2000));
 
 }  // namespace wo::jobs
