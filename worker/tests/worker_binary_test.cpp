@@ -10,8 +10,10 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -40,7 +42,9 @@ std::string read_file(const std::string& path) {
 // The worker binary as a child process, its output in a file, its termination log in a temp file.
 class WorkerProcess {
  public:
-  explicit WorkerProcess(std::vector<std::string> args, const std::string& config_yaml = "") {
+  // extra_env ("NAME=value") is added to (or replaces in) the test's own environment.
+  explicit WorkerProcess(std::vector<std::string> args, const std::string& config_yaml = "",
+                         const std::vector<std::string>& extra_env = {}) {
     static int counter = 0;
     base_ = "/tmp/wo-worker-test-" + std::to_string(::getpid()) + "-" + std::to_string(counter++);
     output_ = base_ + ".out";
@@ -61,7 +65,20 @@ class WorkerProcess {
     posix_spawn_file_actions_init(&actions);
     posix_spawn_file_actions_addopen(&actions, 1, output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&actions, 1, 2);
-    int rc = ::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), environ);
+    std::vector<std::string> env;
+    for (char** e = environ; *e != nullptr; ++e) {
+      std::string_view entry(*e);
+      auto named = [&](const std::string& x) {
+        return entry.substr(0, entry.find('=') + 1) == x.substr(0, x.find('=') + 1);
+      };
+      if (std::none_of(extra_env.begin(), extra_env.end(), named)) env.emplace_back(entry);
+    }
+    env.insert(env.end(), extra_env.begin(), extra_env.end());
+    std::vector<char*> cenv;
+    cenv.reserve(env.size() + 1);
+    for (auto& e : env) cenv.push_back(e.data());
+    cenv.push_back(nullptr);
+    int rc = ::posix_spawn(&pid_, cargv[0], &actions, nullptr, cargv.data(), cenv.data());
     posix_spawn_file_actions_destroy(&actions);
     if (rc != 0) throw std::runtime_error("cannot start " + std::string(WORKER_BINARY));
   }
@@ -344,6 +361,65 @@ TEST(WorkerBinaryTest, CommandOutputThatIsNotValidTextNeverBlocksTheQueue) {
   ::unlink(stop_file.c_str());
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait_exit(seconds(30)), 0) << p.output();
+}
+
+// The lines of `env` as a command of the worker saw them.
+std::set<std::string> command_environment(const std::string& dsn, const std::string& config, int records,
+                                          const std::string& env_file) {
+  WorkerProcess p(
+      {"--job=queue.command"}, queue_config(config + "command: [sh, -c, 'env > " + env_file + "']\n"),
+      {"WORKER_DATABASE_URL=" + dsn, "PGPASSWORD=the-database-password", "WO_TEST_ALLOWED=yes", "WO_TEST_OTHER=no"});
+  EXPECT_TRUE(wait_until([&] { return count_state(dsn, "completed") == records; })) << p.output();
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(seconds(30)), 0) << p.output();
+  std::set<std::string> lines;
+  std::istringstream in(read_file(env_file));
+  for (std::string line; std::getline(in, line);) lines.insert(line);
+  ::unlink(env_file.c_str());
+  return lines;
+}
+
+bool has_variable(const std::set<std::string>& env, const std::string& name) {
+  return std::any_of(env.begin(), env.end(), [&](const std::string& l) { return l.rfind(name + "=", 0) == 0; });
+}
+
+TEST(WorkerBinaryTest, CommandGetsAMinimalEnvironmentWithoutTheDatabaseCredentials) {
+  std::string dsn = fresh_database();
+  create_and_fill(dsn, 1);
+  std::string env_file = "/tmp/wo-worker-test-" + std::to_string(::getpid()) + "-env";
+  auto env = command_environment(dsn, "", 1, env_file);
+  EXPECT_TRUE(env.count("WORKER_QUEUE=jobs")) << read_file(env_file);
+  EXPECT_TRUE(env.count("WORKER_RECORD_ID=1"));
+  EXPECT_TRUE(env.count("WORKER_ATTEMPT=1"));
+  EXPECT_TRUE(env.count("PATH=" + std::string(std::getenv("PATH"))));
+  if (const char* home = std::getenv("HOME")) {
+    EXPECT_TRUE(env.count("HOME=" + std::string(home)));
+  }
+  for (const char* name : {"WORKER_DATABASE_URL", "PGPASSWORD", "WO_TEST_ALLOWED", "WO_TEST_OTHER"}) {
+    EXPECT_FALSE(has_variable(env, name)) << name;
+  }
+
+  // Variables the configuration allows by name, and only those.
+  {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    queue::enqueue(tx, "jobs", "{}");
+    tx.commit();
+  }
+  env = command_environment(dsn, "env_allow: [WO_TEST_ALLOWED, PGPASSWORD, WO_TEST_UNSET]\n", 2, env_file);
+  EXPECT_TRUE(env.count("WO_TEST_ALLOWED=yes"));
+  EXPECT_TRUE(env.count("PGPASSWORD=the-database-password"));
+  EXPECT_TRUE(env.count("WORKER_RECORD_ID=2"));
+  for (const char* name : {"WORKER_DATABASE_URL", "WO_TEST_OTHER", "WO_TEST_UNSET"}) {
+    EXPECT_FALSE(has_variable(env, name)) << name;
+  }
+}
+
+TEST(WorkerBinaryTest, CommandEnvAllowRejectsWhatIsNotAVariableName) {
+  WorkerProcess p({"--job=queue.command"}, "table: things\ncommand: [/bin/cat]\nenv_allow: [\"A=B\"]\n");
+  ASSERT_EQ(p.wait_exit(seconds(30)), 2) << p.output();
+  EXPECT_EQ(p.termination_message().rfind("InvalidConfig: ", 0), 0u) << p.termination_message();
+  EXPECT_NE(p.termination_message().find("\"env_allow"), std::string::npos) << p.termination_message();
 }
 
 TEST(WorkerBinaryTest, ServesHealthReadinessAndMetrics) {

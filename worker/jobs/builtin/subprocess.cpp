@@ -15,8 +15,6 @@
 #include <system_error>
 #include <thread>
 
-extern char** environ;
-
 namespace wo::jobs {
 namespace {
 
@@ -75,9 +73,8 @@ std::optional<std::string> find_executable(const std::string& name) {
 }
 
 SubprocessResult run_subprocess(const std::string& program, const std::vector<std::string>& argv,
-                                const std::vector<std::string>& extra_env, std::string_view input,
-                                std::size_t output_limit, const wo::worker::CancelToken& token,
-                                std::chrono::milliseconds kill_grace) {
+                                const std::vector<std::string>& env, std::string_view input, std::size_t output_limit,
+                                const wo::worker::CancelToken& token, std::chrono::milliseconds kill_grace) {
   if (argv.empty()) throw std::runtime_error("empty command");
   Fd in_r, in_w, out_r, out_w;
   make_pipe(in_r, in_w);
@@ -107,13 +104,13 @@ SubprocessResult run_subprocess(const std::string& program, const std::vector<st
   args.reserve(argv.size() + 1);
   for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
   args.push_back(nullptr);
-  std::vector<char*> env;
-  for (char** e = environ; e != nullptr && *e != nullptr; ++e) env.push_back(*e);
-  for (const auto& e : extra_env) env.push_back(const_cast<char*>(e.c_str()));
-  env.push_back(nullptr);
+  std::vector<char*> envp;
+  envp.reserve(env.size() + 1);
+  for (const auto& e : env) envp.push_back(const_cast<char*>(e.c_str()));
+  envp.push_back(nullptr);
 
   pid_t pid = -1;
-  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), env.data());
+  int rc = ::posix_spawn(&pid, program.c_str(), &actions, &attr, args.data(), envp.data());
   posix_spawn_file_actions_destroy(&actions);
   posix_spawnattr_destroy(&attr);
   if (rc != 0) throw std::runtime_error("cannot start " + argv[0] + ": " + std::generic_category().message(rc));

@@ -27,11 +27,12 @@ struct SubprocessResult {
 // entry is the current directory). Empty when there is none.
 std::optional<std::string> find_executable(const std::string& name);
 
-// Runs program (a path, e.g. from find_executable) with argv (argv[0] as the command names itself).
+// Runs program (a path, e.g. from find_executable) with argv (argv[0] as the command names itself) and
+// env ("NAME=value") as its whole environment: nothing of the worker's own is inherited.
 // Throws std::runtime_error when the command cannot be started.
 SubprocessResult run_subprocess(const std::string& program, const std::vector<std::string>& argv,
-                                const std::vector<std::string>& extra_env, std::string_view input,
-                                std::size_t output_limit, const wo::worker::CancelToken& token,
+                                const std::vector<std::string>& env, std::string_view input, std::size_t output_limit,
+                                const wo::worker::CancelToken& token,
                                 std::chrono::milliseconds kill_grace = std::chrono::milliseconds(2000));
 
 }  // namespace wo::jobs
