@@ -49,18 +49,22 @@ struct QueueWorker::Metrics {
 
 namespace {
 
+// One run of a record: run is a serial number per claim in this process, so that the end of a run only
+// ever ends its own in-memory entry, never that of a later claim of the same record.
 struct Work {
   Record record;
   CancelToken token;
+  uint64_t run = 0;
 };
 
 struct Done {
   int64_t id;
+  uint64_t run;
   Outcome outcome;
   std::string message;
   double seconds;
-  bool lost;
-  int failures_before;  // cancelled because the record is no longer ours: nothing to write
+  bool lost;  // cancelled because the record is no longer ours: nothing to write
+  int failures_before;
 };
 
 }  // namespace
@@ -126,7 +130,7 @@ Done run_handler(QueueWorker::Shared& s, const Work& w) {
       message = "handler timed out after " + wo::cli::format_duration(s.options.handler_timeout);
       break;
   }
-  return Done{w.record.id, outcome, std::move(message), seconds, lost, w.record.num_failures};
+  return Done{w.record.id, w.run, outcome, std::move(message), seconds, lost, w.record.num_failures};
 }
 
 void handler_loop(std::shared_ptr<QueueWorker::Shared> s) {
@@ -217,8 +221,24 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
   struct InFlight {
     CancelToken token;
     Clock::time_point deadline;
+    uint64_t run;
   };
   std::map<int64_t, InFlight> in_flight;
+  uint64_t runs = 0;
+  // Ends the entry of this run; false when the record's entry is not this run's (then its outcome must
+  // not be written: with worker_id and state matching, it would finish another run's claim).
+  auto end_run = [&](int64_t id, uint64_t run) {
+    auto it = in_flight.find(id);
+    if (it == in_flight.end() || it->second.run != run) return false;
+    in_flight.erase(it);
+    return true;
+  };
+  auto held_ids = [&] {
+    std::vector<int64_t> ids;
+    ids.reserve(in_flight.size());
+    for (const auto& [id, f] : in_flight) ids.push_back(id);
+    return ids;
+  };
   std::vector<Finish> finishes;
   std::unique_ptr<pqxx::connection> conn;
   bool migrated = false;
@@ -241,8 +261,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
       unstarted.swap(s->work);
     }
     for (auto& w : unstarted) {
-      finishes.push_back({w.record.id, Outcome::released, "", {}});
-      in_flight.erase(w.record.id);
+      if (end_run(w.record.id, w.run)) finishes.push_back({w.record.id, Outcome::released, "", {}});
     }
   };
   auto account = [&](const std::vector<FinishResult>& results) {
@@ -302,9 +321,8 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     }
     want_claim = want_claim || woke;
     for (auto& d : done) {
-      in_flight.erase(d.id);
       m.duration.observe(d.seconds);
-      if (d.lost) {
+      if (!end_run(d.id, d.run) || d.lost) {
         m.lost.inc();
         continue;
       }
@@ -349,11 +367,8 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
         }
         if (now >= next_heartbeat) {
           next_heartbeat = now + options_.heartbeat_interval;
-          std::vector<int64_t> ids;
-          ids.reserve(in_flight.size());
-          for (const auto& [id, f] : in_flight) ids.push_back(id);
           std::map<int64_t, bool> owned;
-          for (const auto& hb : store.heartbeat(*conn, ids)) owned[hb.id] = hb.cancel_requested;
+          for (const auto& hb : store.heartbeat(*conn, held_ids())) owned[hb.id] = hb.cancel_requested;
           for (auto& [id, f] : in_flight) {
             auto it = owned.find(id);
             if (it == owned.end()) {
@@ -377,7 +392,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
         }
         int free = free_handlers();
         if (!stopping && free > 0 && flush && (want_claim || now >= next_poll)) {
-          auto records = store.claim(*conn, free);
+          auto records = store.claim(*conn, free, held_ids());
           want_claim = static_cast<int>(records.size()) == free;
           next_poll = Clock::now() + options_.poll_interval;
           if (!records.empty()) {
@@ -385,9 +400,12 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
             for (auto& r : records) {
               m.wait.observe(r.wait_seconds);
               CancelToken token;
-              in_flight[r.id] = {token, options_.handler_timeout.count() > 0 ? Clock::now() + options_.handler_timeout
-                                                                             : Clock::time_point::max()};
-              s->work.push_back({std::move(r), token});
+              const uint64_t run = ++runs;
+              in_flight[r.id] = {token,
+                                 options_.handler_timeout.count() > 0 ? Clock::now() + options_.handler_timeout
+                                                                      : Clock::time_point::max(),
+                                 run};
+              s->work.push_back({std::move(r), token, run});
             }
           }
           if (!records.empty()) s->handlers_cv.notify_all();
@@ -426,8 +444,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
       s->closing = true;
     }
     for (auto& d : done) {
-      in_flight.erase(d.id);
-      if (!d.lost) finishes.push_back({d.id, d.outcome, std::move(d.message), {}});
+      if (end_run(d.id, d.run) && !d.lost) finishes.push_back({d.id, d.outcome, std::move(d.message), {}});
     }
   }
   s->handlers_cv.notify_all();

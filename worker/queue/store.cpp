@@ -64,6 +64,7 @@ QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string host
   // state re-checked by the UPDATE after the row lock.
   claim_sql_ = "WITH c AS (SELECT id FROM " + t +
                " WHERE state IN ('queued','errored') AND process_after <= now() AND NOT cancel_requested"
+               " AND id <> ALL($4::bigint[])"
                " ORDER BY priority DESC, process_after, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
                " UPDATE " +
                t +
@@ -99,9 +100,9 @@ QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string host
                    " RETURNING id, cancel_requested";
 }
 
-std::vector<Record> QueueStore::claim(pqxx::connection& conn, int limit) const {
+std::vector<Record> QueueStore::claim(pqxx::connection& conn, int limit, const std::vector<int64_t>& held) const {
   pqxx::nontransaction tx(conn);
-  pqxx::result r = tx.exec_params(claim_sql_, limit, worker_id_, hostname_);
+  pqxx::result r = tx.exec_params(claim_sql_, limit, worker_id_, hostname_, to_pg_array(held));
   std::vector<Record> out;
   out.reserve(r.size());
   for (const auto& row : r) {

@@ -68,8 +68,10 @@ class QueueStore {
   const QueueTable& table() const { return table_; }
   const std::string& worker_id() const { return worker_id_; }
 
-  // Claims up to limit due records (highest priority, then oldest due) in one statement.
-  std::vector<Record> claim(pqxx::connection& conn, int limit) const;
+  // Claims up to limit due records (highest priority, then oldest due) in one statement, skipping held:
+  // the records this process still runs. The resetter may have taken one back from a handler that is
+  // slow but alive; claiming it again would run it twice at once in this process.
+  std::vector<Record> claim(pqxx::connection& conn, int limit, const std::vector<int64_t>& held = {}) const;
   // Applies many outcomes in one statement; returns the records actually changed (still owned).
   // max_attempts: an errored record whose num_failures reaches it becomes failed. Messages are made valid
   // UTF-8 and bounded (kMaxFailureMessageBytes). When Postgres refuses the batch for a reason in its data

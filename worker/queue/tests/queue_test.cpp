@@ -4,6 +4,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "core/identity.h"
 #include "core/registry.h"
@@ -314,6 +315,49 @@ TEST(QueueTest, HeartbeatsKeepALongRecordFromBeingReset) {
   finish = true;
   ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 1; }));
   EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs"), 0);
+}
+
+// The resetter took a record back from a handler that is slow but alive (its worker missed heartbeats,
+// or another replica's resetter judged it stalled). The process must not claim it again while that run
+// goes on, and the first run's end must not complete the record under a second run.
+TEST(QueueTest, ARecordTakenBackFromALiveHandlerIsNotClaimedAgainByTheSameProcessWhileItRuns) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  int64_t slow = enqueue_n(dsn, "jobs", 1, R"({"slow": true})")[0];
+  auto options = fast_options("jobs");
+  options.heartbeat_interval = std::chrono::hours(1);  // this process does not notice the reset itself
+  std::atomic<int> started{0}, released{0};
+  Worker w(dsn, options, [&](const Record& r, const wo::worker::CancelToken&) {
+    if (r.payload.find("slow") == std::string::npos) return;
+    // Run n goes on until the test releases n runs, whatever its token says.
+    int run = ++started;
+    while (released < run) std::this_thread::sleep_for(milliseconds(5));
+  });
+  const std::string slow_sql = "SELECT count(*) FROM jobs WHERE id = " + std::to_string(slow);
+  ASSERT_TRUE(wait_until([&] { return started == 1; }));
+  {
+    pqxx::connection c(dsn);
+    // A resetter whose stalled_after every heartbeat exceeds.
+    ASSERT_EQ(QueueStore::reset_stalled(c, QueueTable("jobs"), milliseconds(0), 3, 100).requeued, 1);
+  }
+  // A record enqueued after it is claimed after it: once that one ran, a claim has looked at both.
+  int64_t later = enqueue_n(dsn, "jobs", 1)[0];
+  ASSERT_TRUE(wait_until([&] {
+    return query_int(dsn,
+                     "SELECT count(*) FROM jobs WHERE id = " + std::to_string(later) + " AND state = 'completed'") == 1;
+  }));
+  EXPECT_EQ(started.load(), 1) << "claimed again while its first run goes on";
+  EXPECT_EQ(query_int(dsn, slow_sql + " AND state = 'queued'"), 1);
+  // The first run ends: its outcome is not written (the record is no longer its own), then the record
+  // runs again, and only the end of that second run completes it.
+  released = 1;
+  ASSERT_TRUE(wait_until([&] { return started == 2; }));
+  EXPECT_EQ(query_int(dsn, slow_sql + " AND state = 'processing'"), 1);
+  released = 2;
+  ASSERT_TRUE(wait_until([&] { return query_int(dsn, slow_sql + " AND state = 'completed'") == 1; }));
+  released = 100;
+  w.stop();
+  EXPECT_EQ(started.load(), 2);
 }
 
 TEST(QueueTest, ResetterRequeuesStalledRecordsAndFailsThemPastMaxResets) {
