@@ -125,13 +125,16 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   auto& workerjobs = informer_for(wj::workerjobs_resource(), "");
   auto& deployments = informer_for(wj::deployments_resource(), wj::kManagedBySelector);
   auto& configmaps = informer_for(wj::configmaps_resource(), wj::kManagedBySelector);
+  auto& replicasets = informer_for(wj::replicasets_resource(), wj::kManagedBySelector);
   auto& pods = informer_for(wj::pods_resource(), wj::kManagedBySelector);
-  pods.add_index(std::string(wj::kPodsByWorkerJobIndex), wj::index_pods_by_workerjob());
+  replicasets.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
+  pods.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
 
   wj::RenderOptions render_options;
   render_options.worker_image = flags.get_string("worker-image");
   wj::WorkerJobReconciler reconciler(
-      client, {workerjobs.store(), deployments.store(), configmaps.store(), pods.store()}, events, render_options);
+      client, {workerjobs.store(), deployments.store(), configmaps.store(), replicasets.store(), pods.store()}, events,
+      render_options);
 
   wo::runtime::ControllerOptions controller_options;
   controller_options.name = "workerjob";
@@ -140,11 +143,13 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   controller.watch_for(workerjobs);
   controller.watch_owned(deployments, "worker.dev", "WorkerJob");
   controller.watch_owned(configmaps, "worker.dev", "WorkerJob");
-  controller.watch_mapped(pods, [](const web::json::value& pod) {
+  const auto workerjob_of_labels = [](const web::json::value& object) {
     std::vector<wo::runtime::Request> out;
-    for (const auto& key : wj::index_pods_by_workerjob()(pod)) out.push_back(wo::runtime::Request::from_key(key));
+    for (const auto& key : wj::workerjob_key_from_labels(object)) out.push_back(wo::runtime::Request::from_key(key));
     return out;
-  });
+  };
+  controller.watch_mapped(replicasets, workerjob_of_labels);
+  controller.watch_mapped(pods, workerjob_of_labels);
 
   std::stop_source stop;
   std::jthread signal_watcher([&](std::stop_token st) {

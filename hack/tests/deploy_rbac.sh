@@ -38,14 +38,15 @@ expect_can update workerjobs.worker.dev --subresource=finalizers -n "$other"
 for resource in deployments.apps configmaps; do
   for verb in get list watch create patch; do expect_can "$verb" "$resource" -n "$other"; done
 done
-for verb in list watch; do expect_can "$verb" pods -A; done
+expect_can delete configmaps -n "$other"
+for verb in list watch; do expect_can "$verb" replicasets.apps -A; expect_can "$verb" pods -A; done
 for verb in create patch; do expect_can "$verb" events -n "$other"; done
 for verb in get create update; do expect_can "$verb" leases.coordination.k8s.io -n "$ns"; done
 
 # What it must not do.
 for verb in get list watch; do expect_cannot "$verb" secrets -A; expect_cannot "$verb" secrets -n "$ns"; done
 for verb in update delete; do expect_cannot "$verb" deployments.apps -n "$other"; done
-expect_cannot delete configmaps -n "$other"
+for verb in create patch delete; do expect_cannot "$verb" replicasets.apps -n "$other"; done
 for verb in create delete; do expect_cannot "$verb" pods -n "$other"; done
 expect_cannot create pods --subresource=exec -n "$other"
 for verb in create update delete; do expect_cannot "$verb" workerjobs.worker.dev -n "$other"; done

@@ -4,6 +4,7 @@
 
 #include "runtime/leader_election.h"
 #include "wo/log.h"
+#include "wo/text.h"
 
 namespace wo::runtime {
 
@@ -60,7 +61,7 @@ void EventRecorder::record(const value& involved, const std::string& type, const
   for (const char* f : {"name", "namespace", "uid", "resourceVersion"}) {
     if (auto v = kube::meta_string(involved, f); !v.empty()) ref["metadata"][f] = value::string(v);
   }
-  queue_.push_back({std::move(ref), type, reason, message.substr(0, kMaxMessage), std::chrono::system_clock::now()});
+  queue_.push_back({std::move(ref), type, reason, text::clean(message, kMaxMessage), std::chrono::system_clock::now()});
   cv_.notify_all();
 }
 

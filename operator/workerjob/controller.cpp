@@ -1,6 +1,10 @@
 #include "workerjob/controller.h"
 
+#include <algorithm>
+
+#include "kube/object.h"
 #include "wo/log.h"
+#include "wo/text.h"
 #include "workerjob/drift.h"
 
 namespace wo::workerjob {
@@ -15,18 +19,12 @@ constexpr std::chrono::seconds kDegradedRecheck{30};
 // (milliseconds later, which brings an event and another reconcile). A status derived now would be
 // overwritten at once, so it is written then instead; this delay only matters if no event comes.
 constexpr std::chrono::seconds kStatusAfterWrite{2};
+// Condition messages are kept readable (the API allows 32 KiB).
+constexpr std::size_t kMaxMessage = 4096;
 
 bool owned_by(const value& object, const std::string& uid) {
-  if (!object.has_field("metadata") || !object.at("metadata").has_field("ownerReferences")) return false;
-  const value& refs = object.at("metadata").at("ownerReferences");
-  if (!refs.is_array()) return false;
-  for (const auto& ref : refs.as_array()) {
-    if (ref.has_field("uid") && ref.at("uid").is_string() && ref.at("uid").as_string() == uid &&
-        ref.has_field("controller") && ref.at("controller").is_boolean() && ref.at("controller").as_bool()) {
-      return true;
-    }
-  }
-  return false;
+  const auto owner = kube::controller_of(object);
+  return owner && owner->uid == uid;
 }
 
 const api::Condition* find_condition(const api::WorkerJobStatus& st, std::string_view type) {
@@ -34,6 +32,28 @@ const api::Condition* find_condition(const api::WorkerJobStatus& st, std::string
     if (c.type == type) return &c;
   }
   return nullptr;
+}
+
+// An answer that retrying the same request cannot change: the object is invalid, too large, or
+// forbidden (RBAC, a quota, an admission policy). 404 (the namespace is going away), 408, 409 and 429 are
+// transient, and the controller retries them as errors.
+bool is_rejection(const kube::ApiError& e) {
+  const int code = e.code();
+  return code >= 400 && code < 500 && code != 401 && code != 404 && code != 408 && code != 409 && code != 429;
+}
+
+// While the controller is blocked (a name conflict, a rejected apply), look again after a delay that
+// grows with how long it has been blocked: seconds at first, at most five minutes, so a conflict cleared
+// by hand (the foreign object deleted) is noticed although no watched object changes.
+std::chrono::milliseconds blocked_recheck(const api::WorkerJobStatus& status) {
+  constexpr std::chrono::seconds kMin{2}, kMax{300};
+  std::chrono::seconds blocked_for{0};
+  if (const api::Condition* d = find_condition(status, "Degraded")) {
+    if (const auto since = parse_time(d->last_transition_time)) {
+      blocked_for = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *since);
+    }
+  }
+  return std::chrono::duration_cast<std::chrono::milliseconds>(std::clamp(blocked_for / 2, kMin, kMax));
 }
 
 std::string now_text() {
@@ -59,15 +79,15 @@ const kube::ResourceRef& pods_resource() {
   return r;
 }
 
-kube::IndexFunc index_pods_by_workerjob() {
-  return [](const value& pod) -> std::vector<std::string> {
-    if (!pod.has_field("metadata")) return {};
-    const value& meta = pod.at("metadata");
-    if (!meta.has_field("labels") || !meta.at("labels").has_field("app.kubernetes.io/instance")) return {};
-    const value& instance = meta.at("labels").at("app.kubernetes.io/instance");
-    if (!instance.is_string()) return {};
-    return {kube::meta_string(pod, "namespace") + "/" + instance.as_string()};
-  };
+const kube::ResourceRef& replicasets_resource() {
+  static const kube::ResourceRef r{"apps", "v1", "replicasets", true, "ReplicaSet"};
+  return r;
+}
+
+std::vector<std::string> workerjob_key_from_labels(const value& object) {
+  const std::string instance = kube::nested_string(object, {"metadata", "labels", "app.kubernetes.io/instance"});
+  if (instance.empty()) return {};
+  return {kube::meta_string(object, "namespace") + "/" + instance};
 }
 
 WorkerJobReconciler::WorkerJobReconciler(kube::Client& client, Caches caches, runtime::EventRecorder& events,
@@ -87,11 +107,70 @@ value WorkerJobReconciler::live_object(const kube::ResourceRef& resource, const 
   }
 }
 
+std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::ResourceRef& resource,
+                                                            const api::WorkerJob& job, const value& live,
+                                                            const value& desired, const std::string& name,
+                                                            AppliedObject& out) {
+  const std::string& ns = job.metadata.namespace_;
+  const std::string memo_key = resource.plural + "/" + ns + "/" + name;
+  const std::string fingerprint = fingerprint_of(desired);
+  bool normalised = false;
+  {
+    std::lock_guard lock(mu_);
+    const auto it = normalised_.find(memo_key);
+    normalised = it != normalised_.end() && it->second == fingerprint;
+  }
+  out.live = live;
+  out.need = apply_need(live, desired, !normalised);
+  if (out.need == ApplyNeed::kNone) return std::nullopt;
+
+  value applied;
+  try {
+    applied = client_.apply(resource, ns, name, desired, std::string(kFieldManager));
+  } catch (const kube::ApiError& e) {
+    if (!is_rejection(e)) throw;  // transient: the controller retries with backoff
+    log::warn("apply rejected", {{"namespace", ns},
+                                 {"name", name},
+                                 {"kind", resource.kind},
+                                 {"code", e.code()},
+                                 {"reason", e.reason()},
+                                 {"error", e.message()}});
+    return Problem{"ApplyRejected", "the API server rejected " + resource.kind + " " + ns + "/" + name + " (" +
+                                        std::to_string(e.code()) + (e.reason().empty() ? "" : " " + e.reason()) +
+                                        "): " + e.message()};
+  }
+  // A server that rewrites a value the renderer sets in a way contains() does not know would make every
+  // reconcile look like a hand edit; from now on only the fingerprint decides for this rendering.
+  const bool holds_rendering = contains(applied, desired);
+  {
+    std::lock_guard lock(mu_);
+    if (holds_rendering) {
+      normalised_.erase(memo_key);
+    } else if (normalised_.insert_or_assign(memo_key, fingerprint).second) {
+      log::warn("the API server normalises a field of the rendered object; hand edits of it are not detected",
+                {{"namespace", ns}, {"name", name}, {"kind", resource.kind}});
+    }
+  }
+  // A server-side apply that changed nothing leaves the resourceVersion as it was: not a write.
+  out.written =
+      live.is_null() || kube::meta_string(applied, "resourceVersion") != kube::meta_string(live, "resourceVersion");
+  out.live = applied;
+  if (out.written) {
+    log::info("applied", {{"namespace", ns},
+                          {"name", name},
+                          {"kind", resource.kind},
+                          {"job", job.spec.job},
+                          {"because", std::string(to_string(out.need))}});
+  }
+  return std::nullopt;
+}
+
 WorkerJobReconciler::Applied WorkerJobReconciler::apply_desired(const api::WorkerJob& job, const value& raw,
                                                                 const Rendered& desired) {
   const std::string& ns = job.metadata.namespace_;
   const std::string& name = job.metadata.name;
   const std::string& uid = job.metadata.uid;
+  const std::string cm_name = config_map_name(name);
 
   const value live_deployment = live_object(deployments_resource(), caches_.deployments, ns, name);
   if (!live_deployment.is_null() && !owned_by(live_deployment, uid)) {
@@ -100,35 +179,73 @@ WorkerJobReconciler::Applied WorkerJobReconciler::apply_desired(const api::Worke
                                                        "rename the WorkerJob or remove the Deployment"}};
   }
   if (desired.config_map) {
-    const std::string cm_name = config_map_name(name);
     const value live_cm = live_object(configmaps_resource(), caches_.configmaps, ns, cm_name);
     if (!live_cm.is_null() && !owned_by(live_cm, uid)) {
-      return {value::null(), Problem{"NameConflict", "ConfigMap " + ns + "/" + cm_name +
-                                                         " exists and is not controlled by this WorkerJob"}};
+      return {live_deployment, Problem{"NameConflict", "ConfigMap " + ns + "/" + cm_name +
+                                                           " exists and is not controlled by this WorkerJob; "
+                                                           "rename the WorkerJob or remove the ConfigMap"}};
     }
-    if (live_cm.is_null() || !contains(live_cm, *desired.config_map)) {
-      client_.apply(configmaps_resource(), ns, cm_name, *desired.config_map, std::string(kFieldManager));
-      log::info("applied config map",
-                {{"namespace", ns}, {"name", name}, {"job", job.spec.job}, {"configmap", cm_name}});
+    AppliedObject cm;
+    if (auto rejected = apply_if_needed(configmaps_resource(), job, live_cm, *desired.config_map, cm_name, cm)) {
+      return {live_deployment, std::move(rejected)};
     }
   }
 
-  if (!live_deployment.is_null() && contains(live_deployment, desired.deployment)) return {live_deployment, {}};
-
-  const value applied = client_.apply(deployments_resource(), ns, name, desired.deployment, std::string(kFieldManager));
-  if (live_deployment.is_null()) {
-    log::info("created deployment", {{"namespace", ns}, {"name", name}, {"job", job.spec.job}});
-    events_.record(raw, "Normal", "DeploymentCreated", "Created Deployment " + name);
-  } else {
-    log::info("updated deployment", {{"namespace", ns}, {"name", name}, {"job", job.spec.job}});
-    events_.record(raw, "Normal", "DeploymentUpdated", "Updated Deployment " + name + " to the desired state");
+  AppliedObject deployment;
+  if (auto rejected =
+          apply_if_needed(deployments_resource(), job, live_deployment, desired.deployment, name, deployment)) {
+    return {live_deployment, std::move(rejected)};
   }
-  return {applied, {}, true};
+  if (deployment.written) {
+    if (deployment.need == ApplyNeed::kMissing) {
+      events_.record(raw, "Normal", "DeploymentCreated", "Created Deployment " + name);
+    } else if (deployment.need == ApplyNeed::kDrifted) {
+      events_.record(raw, "Normal", "DriftReverted",
+                     "Put back fields of Deployment " + name + " that were changed outside this WorkerJob");
+    } else {
+      events_.record(raw, "Normal", "DeploymentUpdated", "Updated Deployment " + name + " to the WorkerJob's spec");
+    }
+  }
+
+  // spec.config removed: the ConfigMap goes too (after the Deployment stopped mounting it). Only the
+  // cache is asked: the operator's own ConfigMaps carry the label its informer selects on.
+  if (!desired.config_map) {
+    const auto stale = caches_.configmaps.get(ns + "/" + cm_name);
+    if (stale && owned_by(*stale, uid)) {
+      kube::DeleteOptions options;
+      options.precondition_uid = kube::meta_string(*stale, "uid");
+      try {
+        client_.remove(configmaps_resource(), ns, cm_name, options);
+        log::info("deleted config map", {{"namespace", ns}, {"name", name}, {"configmap", cm_name}});
+      } catch (const kube::ApiError& e) {
+        if (!e.is_not_found() && !e.is_conflict()) throw;
+      }
+    }
+  }
+  return {deployment.live, std::nullopt, deployment.written};
 }
 
-void WorkerJobReconciler::write_status(const api::WorkerJob& job, const api::WorkerJobStatus& status) {
+std::vector<value> WorkerJobReconciler::pods_of(const value& deployment) const {
+  std::vector<value> pods;
+  const std::string index(kByControllerIndex);
+  for (const auto& rs : caches_.replicasets.by_index(index, kube::meta_string(deployment, "uid"))) {
+    for (const auto& pod : caches_.pods.by_index(index, kube::meta_string(*rs, "uid"))) pods.push_back(*pod);
+  }
+  return pods;
+}
+
+void WorkerJobReconciler::write_status(const api::WorkerJob& job, const value& raw,
+                                       const api::WorkerJobStatus& status) {
+  value next = api::to_json(status);
+  // A merge patch keeps what it does not mention: a field the new status no longer has (the Deployment
+  // of a conflicting name, a replica count of zero) is written as null, so it is removed.
+  if (raw.has_field("status") && raw.at("status").is_object()) {
+    for (const auto& [key, unused] : raw.at("status").as_object()) {
+      if (!next.has_field(key)) next[key] = value::null();
+    }
+  }
   value patch = value::object(true);
-  patch["status"] = api::to_json(status);
+  patch["status"] = next;
   client_.merge_patch(workerjobs_resource(), job.metadata.namespace_, job.metadata.name, patch, "status");
 }
 
@@ -165,7 +282,7 @@ runtime::Result WorkerJobReconciler::report_invalid(const value& raw, const std:
     c["observedGeneration"] = value::number(generation);
     c["lastTransitionTime"] = value::string(stamp);
     c["reason"] = value::string(reason);
-    c["message"] = value::string(message.substr(0, 4096));
+    c["message"] = value::string(text::clean(message, kMaxMessage));
     conditions[i++] = c;
   }
   // Skip the write when the stored status already says exactly this.
@@ -186,13 +303,19 @@ runtime::Result WorkerJobReconciler::report_invalid(const value& raw, const std:
   patch["status"]["observedGeneration"] = value::number(generation);
   patch["status"]["conditions"] = conditions;
   client_.merge_patch(workerjobs_resource(), ns, name, patch, "status");
-  events_.record(raw, "Warning", reason, message.substr(0, 1024));
+  events_.record(raw, "Warning", reason, message);
   return {};
 }
 
 runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, std::stop_token) {
   const kube::ObjectPtr raw = caches_.workerjobs.get(request.key());
-  if (!raw) return {};  // deleted: the garbage collector removes what it owned
+  if (!raw) {  // deleted: the garbage collector removes what it owned
+    const auto [ns, name] = std::pair{request.namespace_, request.name};
+    std::lock_guard lock(mu_);
+    normalised_.erase(deployments_resource().plural + "/" + ns + "/" + name);
+    normalised_.erase(configmaps_resource().plural + "/" + ns + "/" + config_map_name(name));
+    return {};
+  }
   if (raw->has_field("metadata") && raw->at("metadata").has_field("deletionTimestamp")) return {};
 
   const auto parsed = api::parse_workerjob(*raw);
@@ -206,15 +329,13 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
 
   Observed observed;
   observed.blocked = applied.blocked;
-  if (!applied.blocked) {
+  if (!applied.deployment.is_null()) {
     observed.deployment = &applied.deployment;
-    for (const auto& pod : caches_.pods.by_index(std::string(kPodsByWorkerJobIndex), request.key())) {
-      observed.pods.push_back(*pod);
-    }
+    observed.pods = pods_of(applied.deployment);
   }
   const api::WorkerJobStatus status = derive_status(job, observed, now_text());
   if (status_changed(job.status, status)) {
-    write_status(job, status);
+    write_status(job, *raw, status);
     record_transitions(*raw, job.status, status);
     const api::Condition* ready = find_condition(status, "Ready");
     log::info("status updated", {{"namespace", job.metadata.namespace_},
@@ -223,8 +344,9 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
                                  {"ready", status.ready},
                                  {"reason", ready != nullptr ? ready->reason : ""}});
   }
+  if (applied.blocked) return {blocked_recheck(status), false};
   const api::Condition* degraded = find_condition(status, "Degraded");
-  if (degraded != nullptr && degraded->status == "True" && !applied.blocked) {
+  if (degraded != nullptr && degraded->status == "True") {
     return {std::chrono::duration_cast<std::chrono::milliseconds>(kDegradedRecheck), false};
   }
   return {};

@@ -7,12 +7,16 @@
 // owner references (no finalizer: nothing outside the cluster needs cleaning up).
 
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <string>
+#include <unordered_map>
 
 #include "kube/client.h"
 #include "kube/store.h"
 #include "runtime/controller.h"
 #include "runtime/event_recorder.h"
+#include "workerjob/drift.h"
 #include "workerjob/render.h"
 #include "workerjob/status.h"
 
@@ -22,19 +26,25 @@ namespace wo::workerjob {
 const kube::ResourceRef& workerjobs_resource();
 const kube::ResourceRef& deployments_resource();
 const kube::ResourceRef& configmaps_resource();
+const kube::ResourceRef& replicasets_resource();
 const kube::ResourceRef& pods_resource();
 
 // The label every object (and pod) the operator creates carries; informers select on it.
 inline constexpr std::string_view kManagedBySelector = "app.kubernetes.io/managed-by=worker-operator";
-// Pods are indexed by the WorkerJob they run for (namespace/instance label).
-inline constexpr std::string_view kPodsByWorkerJobIndex = "by-workerjob";
-kube::IndexFunc index_pods_by_workerjob();
+// ReplicaSets and pods are indexed by the uid of their controller (kube::index_by_controller_owner_uid):
+// a WorkerJob's pods are those of the ReplicaSets of its Deployment. Labels alone would let anyone's pod
+// with the right labels count as the job's.
+inline constexpr std::string_view kByControllerIndex = "by-controller-uid";
+// The WorkerJob key ("namespace/name") a ReplicaSet or pod names in its instance label: which WorkerJob
+// to reconcile when one changes (never which pods count).
+std::vector<std::string> workerjob_key_from_labels(const web::json::value& object);
 
 struct Caches {
   const kube::Store& workerjobs;
   const kube::Store& deployments;
   const kube::Store& configmaps;
-  const kube::Store& pods;  // with index_pods_by_workerjob() under kPodsByWorkerJobIndex
+  const kube::Store& replicasets;  // indexed under kByControllerIndex
+  const kube::Store& pods;         // indexed under kByControllerIndex
 };
 
 class WorkerJobReconciler : public runtime::Reconciler {
@@ -44,17 +54,30 @@ class WorkerJobReconciler : public runtime::Reconciler {
   runtime::Result reconcile(const runtime::Request& request, std::stop_token stop) override;
 
  private:
-  // Applies the desired objects; returns the live Deployment afterwards, or a problem that blocks it.
+  // Applies the desired objects; returns the owned Deployment afterwards (null when there is none), and
+  // the problem that blocked the controller, if any.
   struct Applied {
-    web::json::value deployment;  // null when blocked
-    std::optional<Problem> blocked;
+    web::json::value deployment;
+    std::optional<Problem> blocked;   // NameConflict, ApplyRejected
     bool deployment_written = false;  // this reconcile created or changed the Deployment
   };
   Applied apply_desired(const api::WorkerJob& job, const web::json::value& raw, const Rendered& desired);
+  // One object: applied when apply_need() says so. A rejection by the API server is returned as a
+  // problem; any other failure throws.
+  struct AppliedObject {
+    web::json::value live;  // afterwards
+    ApplyNeed need = ApplyNeed::kNone;
+    bool written = false;  // the server changed the object (a no-op apply is not a write)
+  };
+  std::optional<Problem> apply_if_needed(const kube::ResourceRef& resource, const api::WorkerJob& job,
+                                         const web::json::value& live, const web::json::value& desired,
+                                         const std::string& name, AppliedObject& out);
   // The live object of that name: from the cache, else from the API server (null when absent).
   web::json::value live_object(const kube::ResourceRef& resource, const kube::Store& cache, const std::string& ns,
                                const std::string& name);
-  void write_status(const api::WorkerJob& job, const api::WorkerJobStatus& status);
+  // The pods of the Deployment's ReplicaSets, from the caches.
+  std::vector<web::json::value> pods_of(const web::json::value& deployment) const;
+  void write_status(const api::WorkerJob& job, const web::json::value& raw, const api::WorkerJobStatus& status);
   void record_transitions(const web::json::value& raw, const api::WorkerJobStatus& before,
                           const api::WorkerJobStatus& after);
   runtime::Result report_invalid(const web::json::value& raw, const std::string& reason, const std::string& message);
@@ -63,6 +86,10 @@ class WorkerJobReconciler : public runtime::Reconciler {
   Caches caches_;
   runtime::EventRecorder& events_;
   RenderOptions options_;
+  // Objects whose rendering the API server rewrites beyond what contains() knows: "plural/ns/name" ->
+  // the fingerprint of that rendering. For these only the fingerprint decides whether to apply.
+  std::mutex mu_;
+  std::unordered_map<std::string, std::string> normalised_;
 };
 
 }  // namespace wo::workerjob

@@ -131,7 +131,17 @@ value container(const api::WorkerJob& job, const std::string& image, bool with_c
 value pod_spec(const api::WorkerJob& job, const std::string& image, const RenderOptions& options, bool with_config) {
   const api::PodTemplateOptions& t = job.spec.template_;
   value spec = object();
-  if (!t.service_account_name.empty()) spec["serviceAccountName"] = str(t.service_account_name);
+  if (!t.service_account_name.empty()) {
+    spec["serviceAccountName"] = str(t.service_account_name);
+    // The API server copies the deprecated serviceAccount into an empty serviceAccountName when it reads
+    // an object: unless the operator owns serviceAccount too, removing serviceAccountName from the
+    // WorkerJob would bring it back from there.
+    spec["serviceAccount"] = str(t.service_account_name);
+  } else {
+    // The worker never calls the API server: without a service account of the job's own, its pods get
+    // no token (the namespace's default account would otherwise be mounted into every pod).
+    spec["automountServiceAccountToken"] = value::boolean(false);
+  }
   if (!t.priority_class_name.empty()) spec["priorityClassName"] = str(t.priority_class_name);
   if (!t.node_selector.empty()) spec["nodeSelector"] = string_map(t.node_selector);
   if (!t.tolerations.is_null()) spec["tolerations"] = t.tolerations;
@@ -199,6 +209,15 @@ std::string sha256_hex(std::string_view data) {
   return out;
 }
 
+web::json::value with_fingerprint(web::json::value rendered) {
+  constexpr std::size_t kFingerprintDigits = 16;
+  const std::string fingerprint = sha256_hex(rendered.serialize()).substr(0, kFingerprintDigits);
+  value& meta = rendered["metadata"];
+  if (!meta.has_field("annotations")) meta["annotations"] = object();
+  meta["annotations"][std::string(kAppliedHashAnnotation)] = str(fingerprint);
+  return rendered;
+}
+
 api::Parsed<Rendered> render(const api::WorkerJob& job, const RenderOptions& options) {
   api::Parsed<Rendered> result;
   const std::string& image = job.spec.image.empty() ? options.worker_image : job.spec.image;
@@ -220,7 +239,7 @@ api::Parsed<Rendered> render(const api::WorkerJob& job, const RenderOptions& opt
     cm["kind"] = str("ConfigMap");
     cm["metadata"] = object_metadata(job, config_map_name(job.metadata.name));
     cm["data"] = data;
-    out.config_map = cm;
+    out.config_map = with_fingerprint(std::move(cm));
   }
 
   const api::PodTemplateOptions& t = job.spec.template_;
@@ -248,7 +267,7 @@ api::Parsed<Rendered> render(const api::WorkerJob& job, const RenderOptions& opt
   deployment["kind"] = str("Deployment");
   deployment["metadata"] = object_metadata(job, job.metadata.name);
   deployment["spec"] = spec;
-  out.deployment = deployment;
+  out.deployment = with_fingerprint(std::move(deployment));
   result.value = std::move(out);
   return result;
 }

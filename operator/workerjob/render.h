@@ -21,6 +21,9 @@ inline constexpr int kHttpPort = 8080;
 inline constexpr std::string_view kConfigDir = "/etc/worker/";
 inline constexpr std::string_view kConfigKey = "config.yaml";
 inline constexpr std::string_view kConfigHashAnnotation = "worker.dev/config-hash";
+// On each rendered object's own metadata: a fingerprint of the rest of the rendering (the first 16 hex
+// digits of its SHA-256), so the live object says which rendering was last applied to it (drift.h).
+inline constexpr std::string_view kAppliedHashAnnotation = "worker.dev/applied-hash";
 // The restricted pod security standard wants a non-root user; a numeric one lets the kubelet
 // check it without reading the image (65532 is the conventional "nonroot" user of distroless images).
 inline constexpr std::int64_t kDefaultRunAsUser = 65532;
@@ -46,6 +49,8 @@ std::string config_map_name(std::string_view workerjob_name);
 std::string selector_string(std::string_view workerjob_name);
 // The labels on every object the operator creates for this WorkerJob.
 web::json::value owned_labels(const api::WorkerJob& job);
+// `object` with metadata.annotations[kAppliedHashAnnotation] set to the fingerprint of the rest of it.
+web::json::value with_fingerprint(web::json::value object);
 // Lowercase hex SHA-256.
 std::string sha256_hex(std::string_view data);
 

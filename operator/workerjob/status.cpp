@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <ctime>
 
+#include "wo/text.h"
 #include "workerjob/render.h"
 
 namespace wo::workerjob {
@@ -52,13 +53,11 @@ std::string first_line(std::string_view s) {
   return std::string(s.substr(0, nl));
 }
 
-// Message text bounded for a condition (the API allows 32 KiB; a status should stay readable).
-std::string bounded(std::string s, size_t max = 1024) {
-  if (s.size() > max) {
-    s.resize(max);
-    s += "...";
-  }
-  return s;
+// Message text bounded for a condition (the API allows 32 KiB; a status should stay readable), as valid
+// UTF-8 cut on a character boundary: the API server would replace a split character, and the status
+// read back would never equal the one derived again.
+std::string bounded(const std::string& s, size_t max = 1024) {
+  return text::clean(s, max);
 }
 
 // Classifies a terminated container state: {reason, message}, or empty reason when it exited cleanly.

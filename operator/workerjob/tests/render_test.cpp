@@ -199,6 +199,25 @@ TEST(Render, PodTemplateKnobs) {
   EXPECT_FALSE(pod_spec_of(render_ok(kJob)).has_field("serviceAccountName"));
 }
 
+TEST(Render, NoServiceAccountTokenUnlessTheSpecNamesAnAccount) {
+  EXPECT_EQ(pod_spec_of(render_ok(kJob)).at("automountServiceAccountToken"), value::boolean(false));
+  EXPECT_FALSE(
+      pod_spec_of(render_ok(kJob + "  template: {serviceAccountName: sa}\n")).has_field("automountServiceAccountToken"))
+      << "a job that names its account gets the account's token, as the account says";
+}
+
+TEST(Render, EachObjectCarriesTheFingerprintOfItsRendering) {
+  const Rendered a = render_ok(kJob + "  config: {a: 1}\n  template: {nodeSelector: {disk: ssd}}\n");
+  const Rendered b = render_ok(kJob + "  config: {a: 1}\n");
+  const Rendered c = render_ok(kJob + "  config: {a: 2}\n  template: {nodeSelector: {disk: ssd}}\n");
+  const std::string key(kAppliedHashAnnotation);
+  const auto fingerprint = [&](const value& object) { return object.at("metadata").at("annotations").at(key); };
+  EXPECT_NE(fingerprint(a.deployment), fingerprint(b.deployment)) << "removing a field changes it";
+  EXPECT_EQ(fingerprint(*a.config_map), fingerprint(*b.config_map));
+  EXPECT_NE(fingerprint(*a.config_map), fingerprint(*c.config_map));
+  EXPECT_NE(fingerprint(a.deployment), fingerprint(c.deployment)) << "the config hash rolls the pods";
+}
+
 TEST(Render, IsDeterministic) {
   const std::string spec = kJob +
                            "  config: {z: 1, a: [1, {y: 2, b: 3}]}\n  template: {labels: {b: c, a: d}}\n"
