@@ -9,8 +9,7 @@
 #include <filesystem>
 
 #include "api/workerjob.h"
-#include "support/cluster.h"
-#include "support/workerjobs.h"
+#include "support/operator_fixture.h"
 #include "workerjob/drift.h"
 #include "workerjob/render.h"
 
@@ -19,62 +18,6 @@ namespace {
 
 using web::json::value;
 using namespace std::chrono_literals;
-
-constexpr auto kConverge = 30s;
-
-class OperatorTest : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    install_crd();
-    // A deployed operator watches every namespace: it would reconcile these tests' WorkerJobs too.
-    const auto deployed = kubectl(
-        {"get", "deployment", "worker-operator", "-n", "worker-operator-system", "-o", "jsonpath={.spec.replicas}"});
-    if (deployed.ok() && !deployed.out.empty() && deployed.out != "0") {
-      deployed_operator_ =
-          "the operator is deployed in this cluster (worker-operator-system/worker-operator) and would reconcile "
-          "these tests' WorkerJobs as well; run make undeploy first";
-    }
-  }
-  static inline std::string deployed_operator_;
-
-  void SetUp() override {
-    ASSERT_TRUE(deployed_operator_.empty()) << deployed_operator_;
-    ns_ = std::make_unique<TestNamespace>("op");
-    operator_ = std::make_unique<OperatorProcess>(ns_->name());
-    operator_->start();
-  }
-
-  void TearDown() override {
-    if (!operator_) return;  // SetUp stopped early
-    if (HasFailure()) std::cerr << "operator log (tail):\n" << operator_->log_tail() << "\n";
-    const int code = operator_->stop();
-    EXPECT_EQ(code, 0) << "the operator should exit 0 on SIGTERM\n" << operator_->log_tail();
-    ns_.reset();
-  }
-
-  const std::string& ns() const { return ns_->name(); }
-
-  // A WorkerJob manifest with the test's namespace and, when given, spec.config (JSON object text).
-  value workerjob(const std::string& name, const std::string& job, const std::string& config = "") {
-    value wj = workerjob_manifest(ns(), name, job);
-    if (!config.empty()) wj["spec"]["config"] = value::parse(config);
-    return wj;
-  }
-
-  value get(const std::string& kind, const std::string& name) { return kubectl_json({"get", kind, name, "-n", ns()}); }
-
-  bool exists(const std::string& kind, const std::string& name) {
-    return kubectl({"get", kind, name, "-n", ns()}).ok();
-  }
-
-  std::string container_field(const std::string& name, const std::string& path) {
-    const value c = at(get("deployment", name), "spec.template.spec.containers.0." + path);
-    return c.is_string() ? c.as_string() : c.serialize();
-  }
-
-  std::unique_ptr<TestNamespace> ns_;
-  std::unique_ptr<OperatorProcess> operator_;
-};
 
 TEST_F(OperatorTest, SamplesBecomeDeploymentsWithTheContractsFields) {
   std::vector<value> jobs;

@@ -1,8 +1,12 @@
 #include "support/cluster.h"
 
+#include <arpa/inet.h>
+#include <cpprest/http_client.h>
 #include <fcntl.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -204,8 +208,56 @@ TestNamespace::~TestNamespace() {
   kubectl({"delete", "namespace", name_, "--wait=false", "--ignore-not-found"});
 }
 
+namespace {
+
+// A loopback port nothing listens on now (the kernel's choice for port 0). Another process could take it
+// before the operator binds it; the operator would then fail to start, loudly.
+int free_loopback_port() {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t len = sizeof addr;
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): the sockets API takes sockaddr*
+  const bool ok = bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0 &&
+                  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): as above
+                  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
+  close(fd);
+  if (!ok) throw std::runtime_error(std::string("cannot find a free loopback port: ") + std::strerror(errno));
+  return ntohs(addr.sin_port);
+}
+
+}  // namespace
+
+double metric_sum(const std::string& text, const std::string& series_prefix) {
+  double total = 0;
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind(series_prefix, 0) != 0) continue;
+    total += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return total;
+}
+
 OperatorProcess::OperatorProcess(const std::string& ns, std::vector<std::string> extra_args)
-    : ns_(ns), extra_args_(std::move(extra_args)), log_path_(binary_dir() + "/tests/operator-" + ns + ".log") {}
+    : ns_(ns),
+      extra_args_(std::move(extra_args)),
+      log_path_(binary_dir() + "/tests/operator-" + ns + ".log"),
+      metrics_port_(free_loopback_port()) {}
+
+std::string OperatorProcess::metrics() const {
+  web::http::client::http_client client("http://127.0.0.1:" + std::to_string(metrics_port_));
+  const auto response = client.request(web::http::methods::GET, "/metrics").get();
+  if (response.status_code() != web::http::status_codes::OK) {
+    throw std::runtime_error("/metrics answered " + std::to_string(response.status_code()));
+  }
+  return response.extract_string(true).get();
+}
+
+double OperatorProcess::metric(const std::string& series_prefix) const {
+  return metric_sum(metrics(), series_prefix);
+}
 
 OperatorProcess::~OperatorProcess() {
   if (pid_ > 0) stop();
@@ -215,7 +267,7 @@ void OperatorProcess::start() {
   std::vector<std::string> argv = {binary_dir() + "/bin/worker-operator",
                                    "--kubeconfig=" + kubeconfig(),
                                    "--namespace=" + ns_,
-                                   "--metrics-addr=127.0.0.1:0",
+                                   "--metrics-addr=127.0.0.1:" + std::to_string(metrics_port_),
                                    "--health-addr=127.0.0.1:0",
                                    "--log-format=text",
                                    "--log-level=debug"};

@@ -75,12 +75,22 @@ class OperatorProcess {
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));  // SIGTERM; returns exit status
   bool running() const { return pid_ > 0; }
   std::string log_tail(size_t lines = 40) const;
+  // Its Prometheus text from /metrics (a free loopback port chosen at construction); throws when the
+  // endpoint does not answer.
+  std::string metrics() const;
+  // The sum of the samples of the series whose text starts with `series_prefix` (a metric name and the
+  // start of its labels, e.g. `rest_client_requests_total{verb="apply",resource="deployments"`).
+  double metric(const std::string& series_prefix) const;
 
  private:
   std::string ns_;
   std::vector<std::string> extra_args_;
   std::string log_path_;
+  int metrics_port_ = 0;
   pid_t pid_ = -1;
 };
+
+// The sum of the samples in Prometheus `text` whose series starts with `series_prefix`.
+double metric_sum(const std::string& text, const std::string& series_prefix);
 
 }  // namespace wo::e2e
