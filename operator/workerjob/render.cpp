@@ -2,6 +2,7 @@
 
 #include <openssl/evp.h>
 
+#include <algorithm>
 #include <stdexcept>
 #include <utility>
 #include <vector>
@@ -90,7 +91,10 @@ value container(const api::WorkerJob& job, const std::string& image, bool with_c
   value c = object();
   c["name"] = str(kContainerName);
   c["image"] = str(image);
-  std::vector<value> args{str("--job=" + spec.job)};
+  std::vector<value> args{
+      str("--job=" + spec.job),
+      str("--shutdown-timeout=" +
+          std::to_string(shutdown_timeout_seconds(spec.template_.termination_grace_period_seconds)) + "s")};
   for (const auto& a : spec.args) args.push_back(str(a));
   c["args"] = array(std::move(args));
   if (!spec.env.is_null()) c["env"] = spec.env;
@@ -175,6 +179,12 @@ value pod_spec(const api::WorkerJob& job, const std::string& image, const Render
 }
 
 }  // namespace
+
+std::int64_t shutdown_timeout_seconds(std::int64_t termination_grace_period_seconds) {
+  constexpr std::int64_t kMargin = 5;
+  const std::int64_t grace = std::max<std::int64_t>(termination_grace_period_seconds, 0);
+  return std::max(grace - kMargin, grace / 2);
+}
 
 std::string config_map_name(std::string_view workerjob_name) {
   return std::string(workerjob_name) + "-config";

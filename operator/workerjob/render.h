@@ -43,6 +43,11 @@ struct Rendered {
 // Fails only when no image is known (spec.image and options.worker_image both empty).
 api::Parsed<Rendered> render(const api::WorkerJob& job, const RenderOptions& options);
 
+// The worker's --shutdown-timeout for a pod with this grace period: 5 s less, so that the worker hands
+// its records back and exits before the kubelet's SIGKILL (30 s gives 25 s); half of it when the grace
+// is 10 s or less. The renderer passes it before spec.args, where a --shutdown-timeout of the spec's own
+// overrides it (the worker keeps the last value of a flag).
+std::int64_t shutdown_timeout_seconds(std::int64_t termination_grace_period_seconds);
 // "<name>-config".
 std::string config_map_name(std::string_view workerjob_name);
 // The Deployment's pod selector as a label-selector string, for status.selector (scale subresource).

@@ -104,7 +104,8 @@ TEST_F(OperatorTest, HandEditsOfTheDeploymentAreReverted) {
   EXPECT_TRUE(wait_until(kConverge,
                          [&] {
                            return container_field("edited", "resources.limits.memory") == "500M" &&
-                                  container_field("edited", "args") == R"(["--job=campaigns.reconciler"])";
+                                  container_field("edited", "args") ==
+                                      R"(["--job=campaigns.reconciler","--shutdown-timeout=25s"])";
                          }))
       << "memory limit and args should be put back; have " << container_field("edited", "resources.limits.memory")
       << " " << container_field("edited", "args");

@@ -89,11 +89,22 @@ TEST(Render, ContainerArgsPortsProbes) {
   const Rendered r = render_ok(kJob + "  args: [--x=1, z]\n");
   const value& c = container_of(r);
   EXPECT_EQ(c.at("name").as_string(), "worker");
-  EXPECT_EQ(c.at("args").serialize(), R"(["--job=team.sync","--x=1","z"])");
+  EXPECT_EQ(c.at("args").serialize(), R"(["--job=team.sync","--shutdown-timeout=25s","--x=1","z"])");
   EXPECT_EQ(c.at("ports").serialize(), R"([{"name":"http","containerPort":8080,"protocol":"TCP"}])");
   EXPECT_EQ(c.at("livenessProbe").at("httpGet").serialize(), R"({"path":"/healthz","port":"http"})");
   EXPECT_EQ(c.at("readinessProbe").at("httpGet").serialize(), R"({"path":"/readyz","port":"http"})");
   EXPECT_EQ(c.at("terminationMessagePolicy").as_string(), "FallbackToLogsOnError");
+}
+
+TEST(Render, TheShutdownBudgetFollowsTheGracePeriod) {
+  EXPECT_EQ(shutdown_timeout_seconds(30), 25);
+  EXPECT_EQ(shutdown_timeout_seconds(3600), 3595);
+  EXPECT_EQ(shutdown_timeout_seconds(10), 5);
+  EXPECT_EQ(shutdown_timeout_seconds(6), 3);
+  EXPECT_EQ(shutdown_timeout_seconds(1), 0);
+  EXPECT_EQ(shutdown_timeout_seconds(0), 0);
+  const Rendered r = render_ok(kJob + "  template: {terminationGracePeriodSeconds: 120}\n");
+  EXPECT_EQ(container_of(r).at("args").at(1).as_string(), "--shutdown-timeout=115s");
 }
 
 TEST(Render, ResourcesAsGiven) {
