@@ -12,7 +12,7 @@ export KUBECONFIG ?= $(CURDIR)/.cluster/kubeconfig
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
-.PHONY: help setup build configure test test-unit test-integration test-e2e lint fmt fuzz bench demo deploy undeploy kind-e2e clean \
+.PHONY: help setup build configure test test-unit test-integration test-e2e lint lint-quick lint-changed fmt fuzz bench demo deploy undeploy kind-e2e clean \
         k8s-build cluster-up cluster-down cluster-wipe images
 
 help: ## List the targets
@@ -73,6 +73,12 @@ bench: build cluster-up ## Run the worker and operator benchmarks; writes docs/b
 
 lint: $(BUILD_DIR)/build.ninja ## shellcheck over the scripts, clang-format check and clang-tidy over the C++
 	@hack/lint.sh $(BUILD_DIR)
+
+lint-quick: ## shellcheck and the clang-format check only (seconds; CI runs it)
+	@hack/lint.sh --quick $(BUILD_DIR)
+
+lint-changed: $(BUILD_DIR)/build.ninja ## The quick checks, then clang-tidy on the C++ changed since LINT_BASE (default: merge base)
+	@hack/lint.sh --changed $(BUILD_DIR)
 
 fuzz: ## Fuzz the WorkerJob parsers (libFuzzer, ASan, UBSan) for FUZZ_SECONDS (default 60)
 	@BUILD_DIR=$(BUILD_DIR) hack/fuzz.sh
