@@ -1,6 +1,6 @@
 // Where the API server is and how to authenticate to it: kubeconfig files and in-cluster configuration.
 //
-// Precedence (DESIGN.md): the --kubeconfig flag, else the in-cluster service account, else $KUBECONFIG,
+// Precedence (docs/operations.md): the --kubeconfig flag, else the in-cluster service account, else $KUBECONFIG,
 // else ~/.kube/config. Errors name the file and the field that is wrong.
 #pragma once
 

@@ -1,4 +1,5 @@
-// TLS settings for connections to the API server (cpp-stack.md §2.1, §3).
+// TLS settings for connections to the API server (docs/client.md, "cpprestsdk behaviours the client
+// works around": TLS).
 #pragma once
 
 #include <cpprest/http_client.h>

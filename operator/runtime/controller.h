@@ -1,6 +1,6 @@
 // A controller: informer events become keys in a WorkQueue; N workers call a Reconciler for each key.
 //
-// What the Reconciler's outcome does to the key (controller-runtime's semantics, notes/operators.md §1.1):
+// What the Reconciler's outcome does to the key (controller-runtime's semantics):
 //   throws TerminalError          -> not requeued, result "error", terminal error counted
 //   throws anything else          -> rate-limited requeue (per-key backoff 5 ms..1000 s), result "error"
 //   Result{.requeue_after > 0}    -> backoff reset, requeued after that delay, result "requeue_after"
