@@ -2,9 +2,12 @@
 
 #include <cpprest/uri_builder.h>
 
+#include <condition_variable>
+#include <stop_token>
 #include <string_view>
 #include <thread>
 #include <utility>
+#include <vector>
 
 #include "tls.h"
 #include "watch.h"
@@ -48,7 +51,119 @@ std::string name_of(const value& object, const std::string& context) {
   return name;
 }
 
+thread_local RequestScope* current_scope = nullptr;
+
+// A cancellation source cancelled when any of some tokens is. Unlike pplx's create_linked_source, it
+// deregisters from those tokens when it goes away: a controller's token outlives millions of requests,
+// and each linked source would otherwise stay registered on it for good.
+class LinkedSource {
+ public:
+  explicit LinkedSource(const std::vector<pplx::cancellation_token>& parents) {
+    for (const auto& p : parents) {
+      if (!p.is_cancelable()) continue;
+      pplx::cancellation_token parent = p;
+      auto source = source_;
+      registrations_.emplace_back(parent, parent.register_callback([source] { source.cancel(); }));
+    }
+  }
+  ~LinkedSource() {
+    for (auto& [parent, registration] : registrations_) parent.deregister_callback(registration);
+  }
+  LinkedSource(const LinkedSource&) = delete;
+  LinkedSource& operator=(const LinkedSource&) = delete;
+  const pplx::cancellation_token_source& source() const { return source_; }
+
+ private:
+  pplx::cancellation_token_source source_;
+  std::vector<std::pair<pplx::cancellation_token, pplx::cancellation_token_registration>> registrations_;
+};
+
 }  // namespace
+
+RequestScope::RequestScope(RequestOptions options) : options_(std::move(options)), previous_(current_scope) {
+  if (previous_ != nullptr) {
+    const RequestOptions& outer = previous_->options_;
+    if (outer.deadline && (!options_.deadline || *outer.deadline < *options_.deadline)) {
+      options_.deadline = outer.deadline;
+    }
+    if (outer.cancel.is_cancelable() && options_.cancel.is_cancelable()) {
+      auto link = std::make_shared<LinkedSource>(std::vector{outer.cancel, options_.cancel});
+      options_.cancel = link->source().get_token();
+      link_ = std::move(link);
+    } else if (outer.cancel.is_cancelable()) {
+      options_.cancel = outer.cancel;
+    }
+  }
+  current_scope = this;
+}
+
+RequestScope::~RequestScope() {
+  current_scope = previous_;
+}
+
+const RequestOptions* RequestScope::current() {
+  return current_scope != nullptr ? &current_scope->options_ : nullptr;
+}
+
+// One request's cancellation: the caller's token, the scope's, and with a deadline a timer thread that
+// cancels the request when it passes (cpprestsdk's own timeout is an inactivity timeout per HTTP client,
+// which a slow trickle of bytes or a retry stretches past any deadline).
+class Client::Bound {
+ public:
+  Bound(const pplx::cancellation_token& caller, bool watch) {
+    const RequestOptions* scope = RequestScope::current();
+    const pplx::cancellation_token from_scope = scope != nullptr ? scope->cancel : pplx::cancellation_token::none();
+    if (watch) {
+      // The stream outlives this object and keeps reading under the token: no link that could be
+      // deregistered under it. One token is used as it is; both (rare) are linked for good.
+      if (caller.is_cancelable() && from_scope.is_cancelable()) {
+        pplx::cancellation_token parent = caller;
+        auto source = pplx::cancellation_token_source::create_linked_source(parent);
+        pplx::cancellation_token other = from_scope;
+        other.register_callback([source] { source.cancel(); });
+        token_ = source.get_token();
+      } else {
+        token_ = caller.is_cancelable() ? caller : from_scope;
+      }
+      return;
+    }
+    link_.emplace(std::vector{caller, from_scope});
+    token_ = link_->source().get_token();
+    if (scope == nullptr || !scope->deadline) return;
+    deadline_ = scope->deadline;
+    if (*deadline_ <= std::chrono::steady_clock::now()) {
+      expired_ = true;
+      link_->source().cancel();
+      return;
+    }
+    timer_ = std::jthread([this](std::stop_token disarmed) {
+      std::mutex m;
+      std::condition_variable_any cv;
+      std::unique_lock lock(m);
+      cv.wait_until(lock, disarmed, *deadline_, [] { return false; });
+      if (disarmed.stop_requested()) return;
+      expired_ = true;
+      link_->source().cancel();
+    });
+  }
+  ~Bound() = default;  // the jthread disarms and joins the timer first (declared last)
+  Bound(const Bound&) = delete;
+  Bound& operator=(const Bound&) = delete;
+
+  const pplx::cancellation_token& token() const { return token_; }
+  bool canceled() const { return token_.is_canceled(); }
+  bool bounded() const { return deadline_.has_value(); }
+  std::optional<std::chrono::steady_clock::time_point> deadline() const { return deadline_; }
+  // Why the request was cancelled, for its error.
+  std::string why() const { return expired_ ? "no answer before the request's deadline" : "canceled"; }
+
+ private:
+  std::optional<LinkedSource> link_;
+  pplx::cancellation_token token_ = pplx::cancellation_token::none();
+  std::optional<std::chrono::steady_clock::time_point> deadline_;
+  std::atomic<bool> expired_{false};
+  std::jthread timer_;
+};
 
 std::string ResourceRef::base_path() const {
   return group.empty() ? "/api/" + version : "/apis/" + group + "/" + version;
@@ -138,22 +253,32 @@ web::http::http_request Client::build(const Request& rq) {
   return req;
 }
 
-web::http::http_response Client::send(const Request& rq, bool watch, const pplx::cancellation_token& cancel) {
+web::http::http_response Client::send(const Request& rq, bool watch, const Bound& bound) {
   bool retried_transport = false, retried_auth = false;
   for (;;) {
-    limiter_.wait();
+    if (!bound.bounded()) {
+      limiter_.wait();
+    } else if (const auto wait = limiter_.reserve(); wait > std::chrono::steady_clock::duration::zero()) {
+      if (std::chrono::steady_clock::now() + wait >= *bound.deadline()) {
+        throw TransportError(rq.context + ": the client-side rate limit leaves no time before the request's deadline");
+      }
+      std::this_thread::sleep_for(wait);
+    }
+    // Refused before it is sent: nothing reached the server, nothing is counted.
+    if (bound.canceled()) throw TransportError(rq.context + ": " + bound.why());
     const auto start = std::chrono::steady_clock::now();
     web::http::http_response resp;
     try {
-      resp = http(watch)->request(build(rq), cancel).get();
+      resp = http(watch)->request(build(rq), bound.token()).get();
     } catch (const ConfigError& e) {
       throw TransportError(rq.context + ": " + e.what());  // the token file cannot be read
     } catch (const std::exception& e) {
       // http_exception, or boost::system::system_error from the TLS callback, or task_canceled.
       observe(rq, "<error>", std::chrono::steady_clock::now() - start);
-      if (cancel.is_canceled()) throw TransportError(rq.context + ": canceled");
+      if (bound.canceled()) throw TransportError(rq.context + ": " + bound.why());
       note_transport(true);
-      if (rq.retry_safe && !retried_transport) {
+      // A bounded request is not sent again: its caller needs an answer by the deadline, and decides.
+      if (rq.retry_safe && !retried_transport && !bound.bounded()) {
         retried_transport = true;
         // The pool may hold several connections the server closed while idle: retry on a fresh client.
         {
@@ -177,13 +302,15 @@ web::http::http_response Client::send(const Request& rq, bool watch, const pplx:
 }
 
 value Client::call(const Request& rq) {
+  const Bound bound(pplx::cancellation_token::none(), false);
   bool waited_429 = false;
   for (;;) {
-    web::http::http_response resp = send(rq, false, pplx::cancellation_token::none());
+    web::http::http_response resp = send(rq, false, bound);
     std::string body;
     try {
       body = resp.extract_string(true).get();
     } catch (const std::exception& e) {
+      if (bound.canceled()) throw TransportError(rq.context + ": reading the response body: " + bound.why());
       throw TransportError(rq.context + ": reading the response body: " + e.what());
     }
     const int code = resp.status_code();
@@ -195,7 +322,7 @@ value Client::call(const Request& rq) {
         throw TransportError(rq.context + ": response is not JSON: " + e.what());
       }
     }
-    if (code == web::http::status_codes::TooManyRequests && !waited_429) {
+    if (code == web::http::status_codes::TooManyRequests && !waited_429 && !bound.bounded()) {
       // 429: the server did not process the request; wait as told (bounded) and send it once more.
       waited_429 = true;
       std::chrono::seconds wait{1};
@@ -351,7 +478,8 @@ std::unique_ptr<WatchStream> Client::watch(const ResourceRef& r, const std::stri
                                                  {"timeoutSeconds", std::to_string(o.timeout_seconds)}});
   const Request rq{"watch", methods::GET, q, "", "", true, describe("watch", r, ns, ""), r.plural};
   auto client = http(true);  // kept alive by the stream even if the client is rebuilt meanwhile
-  web::http::http_response resp = send(rq, true, cancel);
+  const Bound bound(cancel, true);
+  web::http::http_response resp = send(rq, true, bound);
   if (resp.status_code() != web::http::status_codes::OK) {
     std::string body;
     try {

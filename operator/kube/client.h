@@ -9,6 +9,10 @@
 // resourceVersion, DELETE) are sent once more, on a fresh connection pool, when no response arrived;
 // this covers cpprestsdk's failing writes on a keep-alive connection the server closed (cpp-stack.md §2.7a). Any
 // request that got 401 is repeated once with a re-read token. POST (create) is never repeated.
+//
+// Per-request options (RequestOptions, set through a RequestScope) bound a request by a deadline or cancel
+// it: leader election bounds its Lease requests by the renew deadline, and a controller's reconciles lose
+// their requests in flight when the controller stops (leadership lost).
 #pragma once
 
 #include <cpprest/http_client.h>
@@ -64,6 +68,37 @@ struct WatchOptions {
 };
 
 class WatchStream;
+
+// Options for the requests a thread makes while a RequestScope holds them. A scope rather than a parameter
+// of every call: the code between the one who sets the bound (leader election, a controller) and the
+// requests (a reconciler) need not pass it along.
+struct RequestOptions {
+  // The request ends by then, its body read included: when the deadline passes the connection is closed
+  // and the call throws TransportError. A bounded request is sent once (no retry after a transport error,
+  // no waiting out a 429's Retry-After; a 429 is thrown as ApiError) and waits for the client-side rate
+  // limit only if the wait ends before the deadline. Watches ignore it (they are long-lived by nature).
+  std::optional<std::chrono::steady_clock::time_point> deadline;
+  // Cancelling it aborts the requests in flight (TransportError "canceled") and refuses later ones before
+  // they are sent. Applies to watches too.
+  pplx::cancellation_token cancel = pplx::cancellation_token::none();
+};
+
+// Applies options to every request the current thread makes while it lives. Scopes nest: the earliest
+// deadline and every cancellation token apply.
+class RequestScope {
+ public:
+  explicit RequestScope(RequestOptions options);
+  ~RequestScope();
+  RequestScope(const RequestScope&) = delete;
+  RequestScope& operator=(const RequestScope&) = delete;
+  // The options in force on this thread, or null.
+  static const RequestOptions* current();
+
+ private:
+  RequestOptions options_;
+  RequestScope* previous_;
+  std::shared_ptr<void> link_;  // cancels options_.cancel when the outer scope's token is cancelled
+};
 
 struct ClientOptions {
   double qps = 0;  // client-side limit; 0 or less = off (rely on API Priority and Fairness)
@@ -129,8 +164,9 @@ class Client {
     std::string context;   // "get apps/v1 deployments ns/name", for errors
     std::string resource;  // metrics label: "deployments", "workerjobs/status"
   };
+  class Bound;  // the cancellation and deadline of one request
   web::json::value call(const Request& request);
-  web::http::http_response send(const Request& request, bool watch, const pplx::cancellation_token& cancel);
+  web::http::http_response send(const Request& request, bool watch, const Bound& bound);
   web::http::http_request build(const Request& request);
   std::shared_ptr<web::http::client::http_client> http(bool watch);
   void note_transport(bool failed);

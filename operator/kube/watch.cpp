@@ -189,6 +189,8 @@ void Reflector::watch_once(const pplx::cancellation_token& cancel) {
 void Reflector::run(std::stop_token stop) {
   pplx::cancellation_token_source cts;
   std::stop_callback cancel_on_stop(stop, [&cts] { cts.cancel(); });
+  // Lists too end at once on stop, not when a hung request times out.
+  const RequestScope cancelled_on_stop({.deadline = std::nullopt, .cancel = cts.get_token()});
   Backoff backoff(options_.initial_backoff, options_.max_backoff);
   while (!stop.stop_requested()) {
     try {

@@ -83,6 +83,7 @@ void Controller::watch_mapped(kube::Informer& informer, MapFunc map) {
 
 void Controller::start() {
   if (!workers_.empty()) return;
+  requests_ = pplx::cancellation_token_source();  // a controller stopped before may start again
   wo::log::info("starting controller",
                 {{"controller", options_.name}, {"workers", options_.max_concurrent_reconciles}});
   for (int i = 0; i < options_.max_concurrent_reconciles; ++i) {
@@ -90,11 +91,18 @@ void Controller::start() {
   }
 }
 
+void Controller::cancel_requests() {
+  requests_.cancel();
+}
+
 void Controller::stop() {
   if (workers_.empty()) {
     queue_.shut_down();
     return;
   }
+  // First, so that a reconcile blocked in a request returns now, and one that goes on after its failed
+  // request (to write an error status, say) cannot reach the API server any more.
+  cancel_requests();
   for (auto& w : workers_) w.request_stop();
   queue_.shut_down();  // workers finish their current key, then get() returns nullopt
   workers_.clear();    // joins
@@ -102,6 +110,7 @@ void Controller::stop() {
 }
 
 void Controller::worker(std::stop_token stop) {
+  const kube::RequestScope cancelled_on_stop({.deadline = std::nullopt, .cancel = requests_.get_token()});
   while (!stop.stop_requested()) {
     auto key = queue_.get();
     if (!key) return;

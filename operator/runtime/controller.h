@@ -81,7 +81,12 @@ class Controller {
   void watch_mapped(kube::Informer& informer, MapFunc map);
 
   void start();  // starts the workers
-  // Stops taking new keys, lets in-flight reconciles finish (they see stop requested), joins the workers.
+  // Cancels the API requests of the reconciles: those in flight fail at once (their connections are
+  // closed) and later ones are refused before they are sent, on the workers' threads only (other users of
+  // the client are not affected). Does not wait; stop() does the rest. Safe from any thread.
+  void cancel_requests();
+  // Cancels the reconciles' requests, stops taking new keys, lets in-flight reconciles return (they see
+  // stop requested), joins the workers.
   void stop();
   bool running() const { return !workers_.empty(); }
 
@@ -93,6 +98,8 @@ class Controller {
   Reconciler& reconciler_;
   WorkQueue queue_;
   std::vector<std::jthread> workers_;
+  // Every request a reconcile makes carries its token (kube::RequestScope on the worker threads).
+  pplx::cancellation_token_source requests_;
   metrics::Family<metrics::Counter>* reconciles_ = nullptr;
   metrics::Counter* errors_ = nullptr;
   metrics::Counter* terminal_errors_ = nullptr;

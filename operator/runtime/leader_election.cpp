@@ -80,7 +80,10 @@ void LeaderElector::set_leading(bool leading) {
   if (leader_gauge_ != nullptr) leader_gauge_->set(leading ? 1.0 : 0.0);
 }
 
-bool LeaderElector::try_acquire_or_renew() {
+bool LeaderElector::try_acquire_or_renew(std::chrono::steady_clock::time_point deadline) {
+  // Every request of the attempt ends by the deadline (no retry, no 429 wait): the caller needs its
+  // answer before its leadership could have expired.
+  kube::RequestScope bounded({.deadline = deadline});
   const auto now_wall = std::chrono::system_clock::now();
   const auto now = std::chrono::steady_clock::now();
   const std::string ns = config_.lease_namespace, name = config_.lease_name;
@@ -136,28 +139,45 @@ bool LeaderElector::try_acquire_or_renew() {
     return false;  // held by someone else and not expired
   }
 
-  value updated = lease;
   const bool ours = holder == config_.identity;
-  updated["spec"]["holderIdentity"] = value::string(config_.identity);
-  updated["spec"]["leaseDurationSeconds"] = value::number(duration_s);
-  updated["spec"]["renewTime"] = value::string(format_micro_time(now_wall));
-  if (!ours) {
-    updated["spec"]["acquireTime"] = value::string(format_micro_time(now_wall));
-    updated["spec"]["leaseTransitions"] = value::number(spec_int(lease, "leaseTransitions", 0) + 1);
-  }
-  try {
-    value written = client_.update(leases_, ns, updated);  // carries metadata.resourceVersion
-    std::lock_guard lock(mu_);
-    last_lease_ = written;
-    observed_record_.clear();  // our own write: the next read updates observed_time_
-    observed_holder_ = config_.identity;
-    observed_time_ = now;
-  } catch (const kube::ApiError& e) {
-    if (e.is_conflict()) return false;  // lost the race
-    throw;
+  const std::string renew_time = format_micro_time(now_wall);
+  for (;;) {
+    value updated = lease;
+    updated["spec"]["holderIdentity"] = value::string(config_.identity);
+    updated["spec"]["leaseDurationSeconds"] = value::number(duration_s);
+    updated["spec"]["renewTime"] = value::string(renew_time);
+    if (!ours) {
+      updated["spec"]["acquireTime"] = value::string(renew_time);
+      updated["spec"]["leaseTransitions"] = value::number(spec_int(lease, "leaseTransitions", 0) + 1);
+    }
+    try {
+      value written = client_.update(leases_, ns, updated);  // carries metadata.resourceVersion
+      note_written(written, now);
+      break;
+    } catch (const kube::ApiError& e) {
+      if (!e.is_conflict()) throw;
+    }
+    // 409: the Lease changed since we read it: another candidate won, or someone wrote it without taking it
+    // (labels, annotations), or our own earlier write landed though its answer was lost. Read it again.
+    lease = client_.get(leases_, ns, name);
+    if (spec_string(lease, "holderIdentity") != config_.identity) return false;  // another holder, or freed
+    if (spec_string(lease, "renewTime") == renew_time) {
+      note_written(lease, now);  // our write of this attempt is what the server holds
+      break;
+    }
+    if (!ours) return false;  // we were taking it, and what holds us now is not this attempt's write
+    // Still ours, changed by someone else: write again on the fresh resourceVersion (bounded by the deadline).
   }
   if (!ours && config_.on_new_leader) config_.on_new_leader(config_.identity);
   return true;
+}
+
+void LeaderElector::note_written(const value& lease, std::chrono::steady_clock::time_point when) {
+  std::lock_guard lock(mu_);
+  last_lease_ = lease;
+  observed_record_.clear();  // our own write: the next read updates observed_time_
+  observed_holder_ = config_.identity;
+  observed_time_ = when;
 }
 
 void LeaderElector::release() {
@@ -174,6 +194,8 @@ void LeaderElector::release() {
   lease["spec"]["renewTime"] = value::string(now);
   lease["spec"]["acquireTime"] = value::string(now);
   try {
+    // Bounded: a graceful stop must not hang on an unreachable API server (the Lease expires on its own).
+    kube::RequestScope bounded({.deadline = std::chrono::steady_clock::now() + config_.renew_deadline});
     client_.update(leases_, config_.lease_namespace, lease);
     wo::log::info("released the leader lease", {{"lease", config_.lease_name}, {"identity", config_.identity}});
   } catch (const std::exception& e) {
@@ -186,10 +208,15 @@ void LeaderElector::run(std::stop_token stop) {
   const std::string lease_id = config_.lease_namespace + "/" + config_.lease_name;
   wo::log::info("campaigning for leadership", {{"lease", lease_id}, {"identity", config_.identity}});
   // Acquire: retry every retry period until we hold the lease or are stopped.
+  std::chrono::steady_clock::time_point deadline;
   for (;;) {
     if (stop.stop_requested()) return;
+    const auto attempt = std::chrono::steady_clock::now();
     try {
-      if (try_acquire_or_renew()) break;
+      if (try_acquire_or_renew(attempt + config_.renew_deadline)) {
+        deadline = attempt + config_.renew_deadline;
+        break;
+      }
     } catch (const std::exception& e) {
       wo::log::warn("leader election attempt failed", {{"lease", lease_id}, {"error", e.what()}});
     }
@@ -199,27 +226,28 @@ void LeaderElector::run(std::stop_token stop) {
   wo::log::info("became leader", {{"lease", lease_id}, {"identity", config_.identity}});
   if (config_.on_started_leading) config_.on_started_leading();
 
-  // Renew: every retry period; give up when no renewal succeeded for renew_deadline.
-  auto last_renew = std::chrono::steady_clock::now();
+  // Renew every retry period. Leadership lasts until the renew deadline after the start of the last
+  // successful attempt (another candidate waits a whole lease duration after it saw that renewal); every
+  // request of an attempt ends by then, so the loss is noticed at the deadline, not when a hung request
+  // gives up, and no renewal can still be pending after it. Conflicts are retried within the attempt.
   bool lost = false;
-  while (kube::sleep_for(stop, config_.retry_period)) {
-    bool renewed = false;
+  while (kube::sleep_for(stop, std::min<std::chrono::steady_clock::duration>(
+                                   config_.retry_period, deadline - std::chrono::steady_clock::now()))) {
+    const auto attempt = std::chrono::steady_clock::now();
+    if (attempt >= deadline) {
+      lost = true;
+      wo::log::error("could not renew the leader lease within the renew deadline", {{"lease", lease_id}});
+      break;
+    }
     try {
-      renewed = try_acquire_or_renew();
-      if (!renewed) {
+      if (!try_acquire_or_renew(deadline)) {
         lost = true;  // someone else holds it now
         wo::log::warn("leader lease taken by another candidate", {{"lease", lease_id}, {"holder", observed_leader()}});
         break;
       }
+      deadline = attempt + config_.renew_deadline;
     } catch (const std::exception& e) {
       wo::log::warn("renewing the leader lease failed", {{"lease", lease_id}, {"error", e.what()}});
-    }
-    if (renewed) {
-      last_renew = std::chrono::steady_clock::now();
-    } else if (std::chrono::steady_clock::now() - last_renew >= config_.renew_deadline) {
-      lost = true;
-      wo::log::error("could not renew the leader lease within the renew deadline", {{"lease", lease_id}});
-      break;
     }
   }
   if (!lost && config_.release_on_stop) release();

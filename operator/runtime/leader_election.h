@@ -3,8 +3,12 @@
 //   leaseDurationSeconds as measured on the candidate's own clock since it last saw the record change
 //   (clock skew between machines does not matter; there is no fencing: two processes can briefly both
 //   believe they lead, so reconciles must be idempotent);
-// - the leader renews every retry period; if it cannot renew for renew_deadline it stops leading;
-// - writes use the Lease's resourceVersion (optimistic concurrency): a 409 means another candidate won;
+// - the leader renews every retry period; if it cannot renew within renew_deadline of the start of its
+//   last successful renewal it stops leading, at that deadline: every Lease request is bounded by the
+//   time left (kube::RequestScope), never retried on a transport error nor held by a 429;
+// - writes use the Lease's resourceVersion (optimistic concurrency); on a 409 the Lease is read again
+//   within the deadline: another holder means another candidate won; still ours with our renewTime means
+//   our write landed (its answer was lost); still ours otherwise means it is written again;
 // - on a graceful stop the leader releases the Lease (empty holderIdentity, leaseDurationSeconds 1) so
 //   another candidate takes over at its next retry instead of waiting out the lease.
 //
@@ -57,8 +61,9 @@ class LeaderElector {
   std::string observed_leader() const;
 
  private:
-  // One attempt to acquire or renew; true when we hold the lease afterwards.
-  bool try_acquire_or_renew();
+  // One attempt to acquire or renew, every request ending by deadline; true when we hold the lease afterwards.
+  bool try_acquire_or_renew(std::chrono::steady_clock::time_point deadline);
+  void note_written(const web::json::value& lease, std::chrono::steady_clock::time_point when);
   void release();
   void set_leading(bool leading);
 

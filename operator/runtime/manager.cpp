@@ -49,6 +49,11 @@ void Manager::start_controllers() {
   for (auto& c : controllers_) c->start();
 }
 
+void Manager::cancel_controller_requests() {
+  std::lock_guard lock(mu_);
+  for (auto& c : controllers_) c->cancel_requests();
+}
+
 void Manager::stop_controllers() {
   std::lock_guard lock(mu_);
   for (auto& c : controllers_) c->stop();
@@ -91,6 +96,15 @@ void Manager::run(std::stop_token stop) {
   le.on_started_leading = [this, started] {
     start_controllers();
     if (started) started();
+  };
+  // On the elector's thread, as soon as leadership ends (at the renew deadline at the latest): the
+  // reconciles' requests in flight are cancelled and later ones refused before this thread even wakes up
+  // to stop the controllers. A request the server already received may still complete (there is no
+  // fencing), but nothing is sent after the deadline.
+  auto stopped = le.on_stopped_leading;
+  le.on_stopped_leading = [this, stopped] {
+    cancel_controller_requests();
+    if (stopped) stopped();
   };
   elector_ = std::make_unique<LeaderElector>(client_, le);
 

@@ -2,10 +2,12 @@
 // 1. informers start at once on every replica (a standby keeps warm caches) and must sync within
 //    cache_sync_timeout; readiness (/readyz) is "every informer has synced";
 // 2. with leader election on, controllers start only once this replica leads; without it, at once;
-// 3. on stop: controllers stop first (in-flight reconciles finish), then the Lease is released (the
-//    next replica takes over at once), then informers stop;
-// 4. if leadership is lost, controllers stop at once and run() throws LeadershipLost: the binary must
-//    exit (non-zero) so Kubernetes restarts it as a fresh candidate; never keep reconciling.
+// 3. on stop: controllers stop first (the reconciles' API requests are cancelled, in-flight reconciles
+//    return), then the Lease is released (the next replica takes over at once), then informers stop;
+// 4. if leadership is lost (at the renew deadline at the latest: the elector's requests are bounded by
+//    it), the reconciles' requests are cancelled at once, controllers stop and run() throws
+//    LeadershipLost: the binary must exit (non-zero) so Kubernetes restarts it as a fresh candidate;
+//    never keep reconciling.
 #pragma once
 
 #include <chrono>
@@ -60,6 +62,7 @@ class Manager {
 
  private:
   void start_controllers();
+  void cancel_controller_requests();
   void stop_controllers();
   void stop_informers();
 

@@ -1,5 +1,6 @@
-// A loopback TCP proxy in front of the API server, so tests can cut connections mid-stream or make the
-// server look down (a restart, from the client's side) without touching the shared cluster.
+// A loopback TCP proxy in front of the API server, so tests can cut connections mid-stream, make the
+// server look down (a restart, from the client's side) or make it hang (a partition), without touching
+// the shared cluster.
 #pragma once
 
 #include <atomic>
@@ -19,6 +20,10 @@ class TcpProxy {
   void cut_all();
   // While refusing, new connections are closed as soon as they are accepted.
   void set_refusing(bool refusing) { refusing_ = refusing; }
+  // While stalled, connections (open and new) are accepted and kept open but no byte moves in either
+  // direction: a request gets no answer, as behind a network partition. Un-stalling forwards what was
+  // held, as a healed partition would.
+  void set_stalled(bool stalled) { stalled_ = stalled; }
   int connections_accepted() const { return accepted_.load(); }
 
  private:
@@ -27,7 +32,7 @@ class TcpProxy {
 
   uint16_t target_port_, port_ = 0;
   int listen_fd_ = -1;
-  std::atomic<bool> stopping_{false}, refusing_{false};
+  std::atomic<bool> stopping_{false}, refusing_{false}, stalled_{false};
   std::atomic<int> accepted_{0};
   std::mutex mu_;
   std::vector<int> open_fds_;

@@ -10,6 +10,7 @@
 #include "runtime/event_recorder.h"
 #include "runtime/manager.h"
 #include "support.h"
+#include "tcp_proxy.h"
 #include "wo/health.h"
 #include "wo/metrics.h"
 
@@ -196,19 +197,25 @@ TEST(ManagerIT, IdleWritesAreOnlyLeaseRenewals) {
   EXPECT_LE(delta("update"), 35.0);
 }
 
+// Leader election with short timings (lease 6 s, renew deadline 4 s, retry 1 s), so that losses and
+// takeovers happen within seconds.
+LeaderElectionConfig short_lease(const std::string& ns, const std::string& name) {
+  LeaderElectionConfig le;
+  le.lease_namespace = ns;
+  le.lease_name = name;
+  le.lease_duration = 6s;
+  le.renew_deadline = 4s;
+  le.retry_period = 1s;
+  return le;
+}
+
 // Another holder takes the Lease (as after this replica was partitioned away): the manager stops its
 // controllers and run() throws LeadershipLost, so the binary exits instead of reconciling on.
 TEST(ManagerIT, LosingTheLeaseStopsReconciling) {
   kube::Client client(test_cluster_config());
   TestNamespace ns(client, "wo-lost-test");
   ManagerOptions mo;
-  LeaderElectionConfig le;
-  le.lease_namespace = ns.name();
-  le.lease_name = "wo-lost-test";
-  le.lease_duration = 6s;
-  le.renew_deadline = 4s;
-  le.retry_period = 1s;
-  mo.leader_election = le;
+  mo.leader_election = short_lease(ns.name(), "wo-lost-test");
   ConfigMapManager cm(client, mo, ns.name(), "lost");
   client.create(kConfigMaps, ns.name(), configmap("a", "lost"));
   std::stop_source stop;
@@ -249,6 +256,122 @@ TEST(ManagerIT, LosingTheLeaseStopsReconciling) {
   client.create(kConfigMaps, ns.name(), configmap("b", "lost"));
   EXPECT_EQ(cm.rec.count(ns.name() + "/a"), before);  // workers and informers are stopped: nothing can run
   EXPECT_EQ(cm.rec.count(ns.name() + "/b"), 0);
+}
+
+// A reconciler that writes its object on every pass and asks to run again soon: a leader that keeps
+// writing for as long as it runs.
+class WritingReconciler : public Reconciler {
+ public:
+  WritingReconciler(kube::Client& client, std::string identity) : client_(client), identity_(std::move(identity)) {}
+  Result reconcile(const Request& r, std::stop_token) override {
+    value patch = value::object();
+    patch["metadata"]["annotations"]["wo-test/writer"] = value::string(identity_);
+    client_.merge_patch(kConfigMaps, r.namespace_, r.name, patch);
+    passes_++;
+    return {.requeue_after = 200ms};
+  }
+  int passes() const { return passes_.load(); }
+
+ private:
+  kube::Client& client_;
+  std::string identity_;
+  std::atomic<int> passes_{0};
+};
+
+// A replica: a manager with leader election whose controller writes the ConfigMaps labelled wo-test=<label>,
+// run on a thread of its own; records how run() ended.
+struct WritingReplica {
+  WritingReconciler rec;
+  Manager manager;
+  std::stop_source stop;
+  std::atomic<bool> returned{false}, lost{false};
+  std::string failure;
+  std::thread runner;
+  WritingReplica(kube::Client& client, LeaderElectionConfig le, const std::string& ns, const std::string& label)
+      : rec(client, le.identity), manager(client, options(le)) {
+    kube::ReflectorOptions ro;
+    ro.resource = kConfigMaps;
+    ro.namespace_ = ns;
+    ro.label_selector = "wo-test=" + label;
+    ControllerOptions co;
+    co.name = "writer";
+    manager.add_controller(std::move(co), rec).watch_for(manager.add_informer(ro));
+    runner = std::thread([this] {
+      try {
+        manager.run(stop.get_token());
+      } catch (const LeadershipLost&) {
+        lost = true;
+      } catch (const std::exception& e) {
+        failure = e.what();
+      }
+      returned = true;
+    });
+  }
+  ~WritingReplica() {
+    stop.request_stop();
+    runner.join();
+  }
+  static ManagerOptions options(const LeaderElectionConfig& le) {
+    ManagerOptions o;
+    o.leader_election = le;
+    return o;
+  }
+};
+
+// Requests that change something, counted by the client's rest_client_requests_total (any resource, any
+// code: a request that got no answer may still have been carried out by the server).
+double writes(metrics::Registry& registry) {
+  double n = 0;
+  registry.counter("rest_client_requests_total", "", {"verb", "resource", "code"})
+      .for_each([&](const std::vector<std::string>& labels, const metrics::Counter& c) {
+        if (labels[0] != "get" && labels[0] != "list" && labels[0] != "watch") n += c.value();
+      });
+  return n;
+}
+
+// The leader's connection to the API server hangs (a proxy that accepts and never answers, as in a
+// partition) while it keeps writing. It must stop everything by its renew deadline, before another
+// replica can take the Lease (lease duration after the last renewal): when the second replica leads,
+// the old one's run() has already thrown LeadershipLost and none of its requests ends afterwards.
+TEST(ManagerIT, AStalledLeaderStopsWritingBeforeAnotherReplicaLeads) {
+  kube::Client admin(test_cluster_config());
+  TestNamespace ns(admin, "wo-stall-test");
+  admin.create(kConfigMaps, ns.name(), configmap("target", "stall"));
+  TcpProxy proxy(static_cast<uint16_t>(std::stoi(admin.config().server.substr(admin.config().server.rfind(':') + 1))));
+  kube::Config via_proxy = test_cluster_config();
+  via_proxy.server = "https://127.0.0.1:" + std::to_string(proxy.port());
+  metrics::Registry old_metrics;
+  kube::ClientOptions old_options;
+  old_options.metrics = &old_metrics;
+  kube::Client old_client(via_proxy, old_options);
+  kube::Client new_client(test_cluster_config());
+
+  LeaderElectionConfig le = short_lease(ns.name(), "wo-stall-test");
+  le.identity = "old-leader";
+  WritingReplica old_leader(old_client, le, ns.name(), "stall");
+  ASSERT_TRUE(wait_until([&] { return old_leader.manager.is_leader() && old_leader.rec.passes() >= 2; }, 60s))
+      << old_leader.failure;
+  le.identity = "new-leader";
+  WritingReplica new_leader(new_client, le, ns.name(), "stall");
+  ASSERT_TRUE(wait_until([&] { return new_leader.manager.caches_synced(); }, 60s)) << new_leader.failure;
+
+  proxy.set_stalled(true);
+  ASSERT_TRUE(wait_until([&] { return new_leader.manager.is_leader(); }, 60s)) << new_leader.failure;
+  const bool old_stopped_before_takeover = old_leader.returned.load();
+  const double old_writes_at_takeover = writes(old_metrics);
+  EXPECT_TRUE(old_stopped_before_takeover) << "the old leader was still running when another replica took the Lease";
+  ASSERT_TRUE(wait_until([&] { return old_leader.returned.load(); }, 150s));
+  EXPECT_TRUE(old_leader.lost.load()) << old_leader.failure;
+  EXPECT_FALSE(old_leader.manager.is_leader());
+  EXPECT_EQ(writes(old_metrics), old_writes_at_takeover)
+      << "the old leader's write requests went on after another replica took the Lease";
+  const int old_passes = old_leader.rec.passes();
+  ASSERT_TRUE(wait_until([&] { return new_leader.rec.passes() >= 3; }, 30s)) << new_leader.failure;
+  EXPECT_EQ(old_leader.rec.passes(), old_passes);
+  const auto lease = admin.get({"coordination.k8s.io", "v1", "leases", true, "Lease"}, ns.name(), "wo-stall-test");
+  EXPECT_EQ(lease.at("spec").at("holderIdentity").as_string(), "new-leader");
+  const auto cm = admin.get(kConfigMaps, ns.name(), "target");
+  EXPECT_EQ(cm.at("metadata").at("annotations").at("wo-test/writer").as_string(), "new-leader");
 }
 
 }  // namespace
