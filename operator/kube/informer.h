@@ -46,6 +46,8 @@ class Informer : private ReflectorSink {
   const Reflector& reflector() const { return reflector_; }
   // True once the first list has been stored and its events delivered.
   bool has_synced() const { return synced_.load(); }
+  // Why the last list or watch failed, if it did since the last successful list (see Reflector).
+  std::optional<ListWatchError> last_error() const { return reflector_.last_error(); }
   // Waits for has_synced(); false on timeout or stop.
   bool wait_for_sync(std::chrono::milliseconds timeout, std::stop_token stop = {}) const;
 

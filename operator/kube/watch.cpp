@@ -113,6 +113,16 @@ void Reflector::set_resource_version(const std::string& rv) {
   resource_version_ = rv;  // opaque: stored and sent back, never compared
 }
 
+std::optional<ListWatchError> Reflector::last_error() const {
+  std::lock_guard lock(mu_);
+  return last_error_;
+}
+
+void Reflector::set_last_error(std::optional<ListWatchError> error) {
+  std::lock_guard lock(mu_);
+  last_error_ = std::move(error);
+}
+
 void Reflector::list_and_replace() {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
@@ -131,6 +141,7 @@ void Reflector::list_and_replace() {
                  {{"resource", what_}, {"items", static_cast<long long>(items.size())}, {"resourceVersion", rv}});
   sink_.replace(std::move(items), rv);
   set_resource_version(rv);
+  set_last_error(std::nullopt);
   relist_ = false;
 }
 
@@ -204,9 +215,15 @@ void Reflector::run(std::stop_token stop) {
         relist_ = true;
         continue;
       }
-      if (!stop.stop_requested()) wo::log::warn("list/watch failed", {{"resource", what_}, {"error", e.what()}});
+      if (!stop.stop_requested()) {
+        set_last_error(ListWatchError{e.code(), e.reason(), e.what()});
+        wo::log::warn("list/watch failed", {{"resource", what_}, {"error", e.what()}});
+      }
     } catch (const std::exception& e) {
-      if (!stop.stop_requested()) wo::log::warn("list/watch failed", {{"resource", what_}, {"error", e.what()}});
+      if (!stop.stop_requested()) {
+        set_last_error(ListWatchError{0, "", e.what()});
+        wo::log::warn("list/watch failed", {{"resource", what_}, {"error", e.what()}});
+      }
     }
     if (stop.stop_requested()) break;
     sleep_for(stop, backoff.next());

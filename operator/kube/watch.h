@@ -12,6 +12,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <stop_token>
 #include <string>
@@ -97,6 +98,13 @@ struct ReflectorOptions {
   std::chrono::milliseconds max_backoff{30000};
 };
 
+// Why the last list or watch failed: the server's answer (code, reason) or no answer at all (code 0).
+struct ListWatchError {
+  int code = 0;        // HTTP status; 0 for a transport error
+  std::string reason;  // the Status reason ("NotFound", "Forbidden"), if any
+  std::string text;    // the error as thrown: "list worker.dev/v1alpha1 workerjobs: 404 NotFound: ..."
+};
+
 class Reflector {
  public:
   Reflector(Client& client, ReflectorOptions options, ReflectorSink& sink);
@@ -107,12 +115,16 @@ class Reflector {
   // For tests and metrics: how many full lists and how many watch requests were made.
   int lists() const { return lists_.load(); }
   int watches() const { return watches_.load(); }
+  // The last list or watch failure since the last successful list, so that a cache that does not sync
+  // can say why (a missing CustomResourceDefinition, missing RBAC) instead of only that it did not.
+  std::optional<ListWatchError> last_error() const;
 
  private:
   void list_and_replace();
   // Returns when the watch ended; sets relist_ on 410/Expired.
   void watch_once(const pplx::cancellation_token& cancel);
   void set_resource_version(const std::string& rv);
+  void set_last_error(std::optional<ListWatchError> error);
 
   Client& client_;
   ReflectorOptions options_;
@@ -120,6 +132,7 @@ class Reflector {
   std::string what_;
   mutable std::mutex mu_;
   std::string resource_version_;
+  std::optional<ListWatchError> last_error_;
   bool relist_ = true;
   std::atomic<int> lists_{0}, watches_{0};
   std::mt19937 rng_{std::random_device{}()};

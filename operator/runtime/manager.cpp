@@ -7,6 +7,40 @@
 
 namespace wo::runtime {
 
+namespace {
+
+// What an informer's last list/watch error means for whoever runs the operator. Generic: the resource's
+// own controller knows its CRD's name and may say more.
+std::string hint(const kube::ListWatchError& e) {
+  switch (e.code) {
+    case 404:
+      return " (is the resource's CustomResourceDefinition installed?)";
+    case 403:
+      return " (does the operator's service account have list and watch on it? see manifests/rbac.yaml)";
+    case 401:
+      return " (the API server did not accept the credentials: check the kubeconfig or service-account token)";
+    case 0:
+      return " (no answer from the API server: is it reachable?)";
+    default:
+      return "";
+  }
+}
+
+}  // namespace
+
+std::string sync_failure(const kube::Informer& informer, std::chrono::milliseconds timeout) {
+  const auto& o = informer.options();
+  std::string out = "informer for " + o.resource.api_version() + " " + o.resource.plural;
+  if (!o.namespace_.empty()) out += " in namespace " + o.namespace_;
+  out += " did not sync within the cache sync timeout (" + std::to_string(timeout.count()) + " ms)";
+  if (const auto e = informer.last_error()) {
+    out += ": " + e->text + hint(*e);
+  } else {
+    out += ": the first list had neither completed nor failed by then";
+  }
+  return out;
+}
+
 Manager::Manager(kube::Client& client, ManagerOptions options) : client_(client), options_(std::move(options)) {
   if (options_.health != nullptr) {
     options_.health->add_readiness("informers-synced", [this] {
@@ -72,9 +106,7 @@ void Manager::run(std::stop_token stop) {
     if (!i->wait_for_sync(std::max(left, std::chrono::milliseconds(0)), stop)) {
       stop_informers();
       if (stop.stop_requested()) return;
-      const auto& o = i->options();
-      throw std::runtime_error("informer for " + o.resource.api_version() + " " + o.resource.plural +
-                               " did not sync within the cache sync timeout");
+      throw std::runtime_error(sync_failure(*i, options_.cache_sync_timeout));
     }
   }
   wo::log::info("informer caches synced", {{"informers", static_cast<long long>(informers_.size())}});

@@ -41,6 +41,10 @@ struct ManagerOptions {
   health::Checks* health = nullptr;      // a readiness check "informers-synced" is added
 };
 
+// The error of an informer that did not sync in time: which resource, and its last list/watch error
+// with a hint ("... 404 NotFound: ... (is the resource's CustomResourceDefinition installed?)").
+std::string sync_failure(const kube::Informer& informer, std::chrono::milliseconds timeout);
+
 class Manager {
  public:
   Manager(kube::Client& client, ManagerOptions options);

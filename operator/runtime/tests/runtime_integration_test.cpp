@@ -374,5 +374,61 @@ TEST(ManagerIT, AStalledLeaderStopsWritingBeforeAnotherReplicaLeads) {
   EXPECT_EQ(cm.at("metadata").at("annotations").at("wo-test/writer").as_string(), "new-leader");
 }
 
+// The error of run() when an informer cannot sync. What did not sync, and why.
+std::string sync_error(kube::Client& client, const kube::ResourceRef& resource, const std::string& ns) {
+  ManagerOptions mo;
+  mo.cache_sync_timeout = 3s;
+  Manager manager(client, mo);
+  kube::ReflectorOptions ro;
+  ro.resource = resource;
+  ro.namespace_ = ns;
+  manager.add_informer(ro);
+  try {
+    std::stop_source stop;
+    manager.run(stop.get_token());
+  } catch (const std::exception& e) {
+    return e.what();
+  }
+  return "run() returned without an error";
+}
+
+// A resource the API server does not serve (no CustomResourceDefinition): the sync failure says 404 and
+// what to check, not only that the cache did not sync.
+TEST(ManagerIT, AMissingResourceSaysNotFoundAndWhatToCheck) {
+  kube::Client client(test_cluster_config());
+  TestNamespace ns(client, "wo-sync-test");
+  const std::string error =
+      sync_error(client, {"wo-test.worker.dev", "v1", "nonexistents", true, "Nonexistent"}, ns.name());
+  EXPECT_NE(error.find("wo-test.worker.dev/v1 nonexistents"), std::string::npos) << error;
+  EXPECT_NE(error.find("404"), std::string::npos) << error;
+  EXPECT_NE(error.find("CustomResourceDefinition installed?"), std::string::npos) << error;
+}
+
+// A service account without any RBAC: the sync failure says 403 and points at the RBAC manifest.
+TEST(ManagerIT, AForbiddenListSaysForbiddenAndWhatToCheck) {
+  kube::Client admin(test_cluster_config());
+  TestNamespace ns(admin, "wo-sync-test");
+  value sa = value::object();
+  sa["apiVersion"] = value::string("v1");
+  sa["kind"] = value::string("ServiceAccount");
+  sa["metadata"]["name"] = value::string("no-rights");
+  admin.create({"", "v1", "serviceaccounts", true, "ServiceAccount"}, ns.name(), sa);
+  value request = value::object();
+  request["apiVersion"] = value::string("authentication.k8s.io/v1");
+  request["kind"] = value::string("TokenRequest");
+  request["spec"]["expirationSeconds"] = value::number(600);
+  const value token =
+      admin.create({"", "v1", "serviceaccounts/no-rights/token", true, "TokenRequest"}, ns.name(), request);
+  kube::Config as_sa = test_cluster_config();
+  as_sa.client_cert_pem.clear();
+  as_sa.client_key_pem.clear();
+  as_sa.token = kube::TokenSource::fixed(token.at("status").at("token").as_string());
+  kube::Client client(as_sa);
+  const std::string error = sync_error(client, kConfigMaps, ns.name());
+  EXPECT_NE(error.find("v1 configmaps"), std::string::npos) << error;
+  EXPECT_NE(error.find("403"), std::string::npos) << error;
+  EXPECT_NE(error.find("manifests/rbac.yaml"), std::string::npos) << error;
+}
+
 }  // namespace
 }  // namespace wo::runtime
