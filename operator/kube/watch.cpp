@@ -91,6 +91,11 @@ std::chrono::milliseconds Backoff::next() {
 
 // --- Reflector ---
 
+// A watch the server ends within this time without a single event (bookmarks count) is taken for a fault
+// (a proxy or server closing watches at once) and backed off instead of reopened at once, as client-go's
+// reflector does. A healthy watch lasts its timeoutSeconds (minutes).
+constexpr auto kShortWatch = std::chrono::seconds(1);
+
 Reflector::Reflector(Client& client, ReflectorOptions options, ReflectorSink& sink)
     : client_(client), options_(std::move(options)), sink_(sink) {
   if (!options_.start_resource_version.empty()) {
@@ -145,7 +150,7 @@ void Reflector::list_and_replace() {
   relist_ = false;
 }
 
-void Reflector::watch_once(const pplx::cancellation_token& cancel) {
+int Reflector::watch_once(const pplx::cancellation_token& cancel) {
   WatchOptions wo;
   wo.resource_version = resource_version();
   wo.label_selector = options_.label_selector;
@@ -164,13 +169,15 @@ void Reflector::watch_once(const pplx::cancellation_token& cancel) {
     ~CancelOnExit() { source.cancel(); }
   } close_on_exit{per_watch};
   WatchEvent ev;
+  int events = 0;
   while (stream->next(ev)) {
+    events++;
     if (ev.type == "ERROR") {
       const ApiError err = ApiError::from_status(ev.object, "watch " + what_);
       if (err.is_gone()) {
         wo::log::info("watch resourceVersion expired; relisting", {{"resource", what_}, {"error", err.what()}});
         relist_ = true;
-        return;
+        return events;
       }
       throw err;
     }
@@ -195,6 +202,7 @@ void Reflector::watch_once(const pplx::cancellation_token& cancel) {
     }
     set_resource_version(rv);
   }
+  return events;
 }
 
 void Reflector::run(std::stop_token stop) {
@@ -206,16 +214,19 @@ void Reflector::run(std::stop_token stop) {
   while (!stop.stop_requested()) {
     try {
       if (relist_) list_and_replace();
-      watch_once(cts.get_token());
-      backoff.reset();  // a watch that ended normally (server timeout) is resumed at once
-      continue;
+      const auto opened = std::chrono::steady_clock::now();
+      const int events = watch_once(cts.get_token());
+      const bool short_watch = events == 0 && std::chrono::steady_clock::now() - opened < kShortWatch;
+      // A watch the server ended (its timeoutSeconds) is resumed at once. After a 410 ERROR event (relist_)
+      // the relist waits for the backoff below: a server or proxy answering every watch so would
+      // otherwise cost a full list per round trip.
+      if (!relist_ && !short_watch) continue;
+      if (!relist_) wo::log::warn("watch ended at once without an event; backing off", {{"resource", what_}});
     } catch (const ApiError& e) {
       if (e.is_gone()) {
-        wo::log::info("resourceVersion too old; relisting", {{"resource", what_}, {"error", e.what()}});
+        wo::log::info("resourceVersion too old; relisting after a backoff", {{"resource", what_}, {"error", e.what()}});
         relist_ = true;
-        continue;
-      }
-      if (!stop.stop_requested()) {
+      } else if (!stop.stop_requested()) {
         set_last_error(ListWatchError{e.code(), e.reason(), e.what()});
         wo::log::warn("list/watch failed", {{"resource", what_}, {"error", e.what()}});
       }
@@ -225,6 +236,8 @@ void Reflector::run(std::stop_token stop) {
         wo::log::warn("list/watch failed", {{"resource", what_}, {"error", e.what()}});
       }
     }
+    // Errors, watches that end at once and relists all wait: 0.8 s doubling to 30 s with jitter, back to
+    // 0.8 s after 2 min without one (client-go's reflector backoff).
     if (stop.stop_requested()) break;
     sleep_for(stop, backoff.next());
   }

@@ -1,7 +1,7 @@
 // Watching: a streaming line reader, decoded watch events, and the Reflector that keeps a consumer in
 // step with the server (list, then watch from the list's resourceVersion; resume after every
 // disconnect from the last resourceVersion seen, bookmarks included; relist only on 410 Gone/Expired;
-// back off on errors; stop promptly).
+// back off on errors, on watches that end at once without an event, and before relists; stop promptly).
 #pragma once
 
 #include <cpprest/http_client.h>
@@ -121,8 +121,8 @@ class Reflector {
 
  private:
   void list_and_replace();
-  // Returns when the watch ended; sets relist_ on 410/Expired.
-  void watch_once(const pplx::cancellation_token& cancel);
+  // Returns when the watch ended, with the number of events it delivered; sets relist_ on 410/Expired.
+  int watch_once(const pplx::cancellation_token& cancel);
   void set_resource_version(const std::string& rv);
   void set_last_error(std::optional<ListWatchError> error);
 
