@@ -189,14 +189,24 @@ void LeaderElector::release() {
   if (lease.is_null()) return;
   // Empty holder and a 1 s duration: the next candidate takes over at its next retry (client-go's release).
   const auto now = format_micro_time(std::chrono::system_clock::now());
-  lease["spec"]["holderIdentity"] = value::string("");
-  lease["spec"]["leaseDurationSeconds"] = value::number(1);
-  lease["spec"]["renewTime"] = value::string(now);
-  lease["spec"]["acquireTime"] = value::string(now);
   try {
     // Bounded: a graceful stop must not hang on an unreachable API server (the Lease expires on its own).
     kube::RequestScope bounded({.deadline = std::chrono::steady_clock::now() + config_.renew_deadline});
-    client_.update(leases_, config_.lease_namespace, lease);
+    for (;;) {
+      lease["spec"]["holderIdentity"] = value::string("");
+      lease["spec"]["leaseDurationSeconds"] = value::number(1);
+      lease["spec"]["renewTime"] = value::string(now);
+      lease["spec"]["acquireTime"] = value::string(now);
+      try {
+        client_.update(leases_, config_.lease_namespace, lease);
+        break;
+      } catch (const kube::ApiError& e) {
+        if (!e.is_conflict()) throw;
+      }
+      // Written since our last renewal (an annotation, say): release the current version if still ours.
+      lease = client_.get(leases_, config_.lease_namespace, config_.lease_name);
+      if (spec_string(lease, "holderIdentity") != config_.identity) return;
+    }
     wo::log::info("released the leader lease", {{"lease", config_.lease_name}, {"identity", config_.identity}});
   } catch (const std::exception& e) {
     wo::log::warn("could not release the leader lease; it expires on its own",

@@ -6,10 +6,13 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <iostream>
+#include <thread>
 
 #include "cluster_env.h"
 #include "kube/client.h"
+#include "runtime/leader_election.h"
 #include "support.h"
 
 namespace wo::runtime {
@@ -76,6 +79,50 @@ TEST(LeaderElectionIT, ExactlyOneLeadsAndHandsOver) {
   EXPECT_LT(handover, kLease) << "took " << std::chrono::duration_cast<std::chrono::milliseconds>(handover).count()
                               << " ms: the lease was not released";
   EXPECT_EQ(holder(client, ns.name(), lease), c.identity);
+}
+
+// Someone else keeps writing the Lease without taking it (an annotation, as kubectl annotate would): the
+// leader's renewals get 409s and must read the Lease again and write once more within the renew
+// deadline, not give leadership up. Watched for a bounded window of many renewals.
+TEST(LeaderElectionIT, OtherWritesToTheLeaseDoNotEndLeadership) {
+  kube::Client client(test_cluster_config());
+  TestNamespace ns(client, "wo-le-test");
+  LeaderElectionConfig le;
+  le.lease_namespace = ns.name();
+  le.lease_name = "wo-conflict-lease";
+  le.lease_duration = 3s;
+  le.renew_deadline = 2s;
+  le.retry_period = 200ms;  // many renewals in the window, each racing the other writer
+  std::atomic<int> stopped_leading{0};
+  le.on_stopped_leading = [&] { stopped_leading++; };
+  LeaderElector elector(client, le);
+  std::jthread campaign([&](std::stop_token stop) { elector.run(stop); });
+  ASSERT_TRUE(wait_until([&] { return elector.is_leader(); }, 30s));
+
+  const kube::ResourceRef leases{"coordination.k8s.io", "v1", "leases", true, "Lease"};
+  kube::Client other(test_cluster_config());
+  int pokes = 0, conflicts = 0;
+  const auto until = std::chrono::steady_clock::now() + 8s;
+  while (std::chrono::steady_clock::now() < until && stopped_leading.load() == 0) {
+    web::json::value lease = other.get(leases, ns.name(), le.lease_name);
+    lease["metadata"]["annotations"]["wo-test/poke"] = web::json::value::string(std::to_string(pokes));
+    try {
+      other.update(leases, ns.name(), lease);
+      pokes++;
+    } catch (const kube::ApiError& e) {
+      if (!e.is_conflict()) throw;
+      conflicts++;  // raced with a renewal: that one won
+    }
+  }
+  EXPECT_EQ(stopped_leading.load(), 0) << "leadership ended after " << pokes << " writes by another client";
+  EXPECT_TRUE(elector.is_leader());
+  EXPECT_GT(pokes, 100);
+  RecordProperty("other_writes", pokes);
+  RecordProperty("other_conflicts", conflicts);
+  // The release too reads the Lease again after a 409 (the last writes were the other client's).
+  campaign.request_stop();
+  campaign.join();
+  EXPECT_EQ(holder(client, ns.name(), le.lease_name), "") << "released on stop";
 }
 
 }  // namespace
