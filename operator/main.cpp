@@ -163,15 +163,19 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   });
 
   int code = 0;
+  bool leadership_lost = false;
   try {
     manager.run(stop.get_token());
   } catch (const std::exception& e) {
+    leadership_lost = dynamic_cast<const wo::runtime::LeadershipLost*>(&e) != nullptr;
     wo::log::error("operator stopped", {{"error", e.what()}});
     wo::process::write_termination_message(e.what());
     code = 1;
   }
   signal_watcher.request_stop();
-  events.stop();
+  // Events are the controllers' writes too: after leadership ended, those still queued belong to the next
+  // leader's reconciles; drop them and cancel one in flight. On a graceful stop, write them (bounded).
+  events.stop(leadership_lost ? std::chrono::milliseconds(0) : std::chrono::seconds(5));
   health_server.stop();
   metrics_server.stop();
   return code;

@@ -73,6 +73,7 @@ void EventRecorder::stop(std::chrono::milliseconds timeout) {
   queue_.clear();
   cv_.notify_all();
   lock.unlock();
+  requests_.cancel();
   thread_.join();
 }
 
@@ -87,6 +88,7 @@ uint64_t EventRecorder::written() const {
 }
 
 void EventRecorder::loop() {
+  const kube::RequestScope cancelled_on_stop({.deadline = std::nullopt, .cancel = requests_.get_token()});
   for (;;) {
     Pending p;
     {

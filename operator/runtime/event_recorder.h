@@ -40,7 +40,9 @@ class EventRecorder {
   // involved: the object (apiVersion, kind, metadata.name/namespace/uid are used). type: "Normal" | "Warning".
   void record(const web::json::value& involved, const std::string& type, const std::string& reason,
               const std::string& message);
-  // Writes what is queued (waiting at most `timeout`), then stops the writer. Idempotent.
+  // Writes what is queued (waiting at most `timeout`), then stops the writer: what is still queued is
+  // dropped and a write still in flight is cancelled, so stop() never waits on a hung API server (and,
+  // with 0 after leadership was lost, nothing more is written). Idempotent.
   void stop(std::chrono::milliseconds timeout = std::chrono::seconds(5));
 
   uint64_t dropped() const;
@@ -70,6 +72,7 @@ class EventRecorder {
   uint64_t dropped_ = 0, written_ = 0;
   std::map<std::string, std::unique_ptr<kube::TokenBucket>> buckets_;  // by involved object uid/key
   std::map<std::string, Series> series_;                               // writer thread only
+  pplx::cancellation_token_source requests_;  // the writer's requests (a RequestScope on its thread)
   std::thread thread_;
 };
 
