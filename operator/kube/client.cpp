@@ -113,22 +113,10 @@ class Client::Bound {
   Bound(const pplx::cancellation_token& caller, bool watch) {
     const RequestOptions* scope = RequestScope::current();
     const pplx::cancellation_token from_scope = scope != nullptr ? scope->cancel : pplx::cancellation_token::none();
-    if (watch) {
-      // The stream outlives this object and keeps reading under the token: no link that could be
-      // deregistered under it. One token is used as it is; both (rare) are linked for good.
-      if (caller.is_cancelable() && from_scope.is_cancelable()) {
-        pplx::cancellation_token parent = caller;
-        auto source = pplx::cancellation_token_source::create_linked_source(parent);
-        pplx::cancellation_token other = from_scope;
-        other.register_callback([source] { source.cancel(); });
-        token_ = source.get_token();
-      } else {
-        token_ = caller.is_cancelable() ? caller : from_scope;
-      }
-      return;
-    }
-    link_.emplace(std::vector{caller, from_scope});
+    link_ = std::make_shared<LinkedSource>(std::vector{caller, from_scope});
     token_ = link_->source().get_token();
+    // A watch's stream outlives this object and keeps reading under the token (it keeps link_ alive).
+    if (watch) return;
     if (scope == nullptr || !scope->deadline) return;
     deadline_ = scope->deadline;
     if (*deadline_ <= std::chrono::steady_clock::now()) {
@@ -147,6 +135,7 @@ class Client::Bound {
     });
   }
   ~Bound() = default;  // the jthread disarms and joins the timer first (declared last)
+  const std::shared_ptr<LinkedSource>& link() const { return link_; }
   Bound(const Bound&) = delete;
   Bound& operator=(const Bound&) = delete;
 
@@ -158,7 +147,7 @@ class Client::Bound {
   std::string why() const { return expired_ ? "no answer before the request's deadline" : "canceled"; }
 
  private:
-  std::optional<LinkedSource> link_;
+  std::shared_ptr<LinkedSource> link_;
   pplx::cancellation_token token_ = pplx::cancellation_token::none();
   std::optional<std::chrono::steady_clock::time_point> deadline_;
   std::atomic<bool> expired_{false};
@@ -488,7 +477,7 @@ std::unique_ptr<WatchStream> Client::watch(const ResourceRef& r, const std::stri
     }
     throw ApiError::from_response(resp.status_code(), body, rq.context);
   }
-  return std::make_unique<WatchStream>(std::move(client), resp, rq.context);
+  return std::make_unique<WatchStream>(std::move(client), resp, rq.context, bound.link());
 }
 
 }  // namespace wo::kube

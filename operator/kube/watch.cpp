@@ -39,8 +39,9 @@ bool LineReader::next(std::string& line) {
 // --- WatchStream ---
 
 WatchStream::WatchStream(std::shared_ptr<web::http::client::http_client> client, web::http::http_response response,
-                         std::string context)
-    : client_(std::move(client)),
+                         std::string context, std::shared_ptr<void> keep_alive)
+    : keep_alive_(std::move(keep_alive)),
+      client_(std::move(client)),
       response_(std::move(response)),
       reader_(response_.body()),
       context_(std::move(context)) {}

@@ -46,13 +46,15 @@ struct WatchEvent {
 // One open watch response. Holds the http_client that carries it.
 class WatchStream {
  public:
+  // keep_alive: what the stream's cancellation needs while it is read (the client's link of its tokens).
   WatchStream(std::shared_ptr<web::http::client::http_client> client, web::http::http_response response,
-              std::string context);
+              std::string context, std::shared_ptr<void> keep_alive = {});
   // false when the server ended the watch (timeoutSeconds); throws TransportError on a cut connection,
   // a timeout or cancellation, and on a line that is not a watch event.
   bool next(WatchEvent& event);
 
  private:
+  std::shared_ptr<void> keep_alive_;  // destroyed last
   std::shared_ptr<web::http::client::http_client> client_;
   web::http::http_response response_;
   LineReader reader_;
