@@ -168,8 +168,16 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
     manager.run(stop.get_token());
   } catch (const std::exception& e) {
     leadership_lost = dynamic_cast<const wo::runtime::LeadershipLost*>(&e) != nullptr;
-    wo::log::error("operator stopped", {{"error", e.what()}});
-    wo::process::write_termination_message(e.what());
+    std::string message = e.what();
+    // The manager's sync failure is generic; which CRD is missing and where it lives is ours to say.
+    const auto workerjobs_error = workerjobs.last_error();
+    if (!workerjobs.has_synced() && workerjobs_error && workerjobs_error->code == 404) {
+      const auto& r = workerjobs.options().resource;
+      message +=
+          "; the CustomResourceDefinition " + r.plural + "." + r.group + " is not installed: kubectl apply -f crds/";
+    }
+    wo::log::error("operator stopped", {{"error", message}});
+    wo::process::write_termination_message(message);
     code = 1;
   }
   signal_watcher.request_stop();
