@@ -21,7 +21,7 @@ using web::http::methods;
 using web::json::value;
 
 // After this many transport failures in a row the HTTP clients are rebuilt: cpprestsdk can leave a
-// client unusable after a server restart (cpp-stack.md §2.7d).
+// client unusable after a server restart (docs/client.md, "cpprestsdk behaviours the client works around").
 constexpr int kRecreateAfterFailures = 3;
 constexpr auto kMaxRetryAfter = std::chrono::seconds(10);
 
@@ -426,7 +426,7 @@ value Client::apply(const ResourceRef& r, const std::string& ns, const std::stri
   if (field_manager.empty()) throw std::invalid_argument("server-side apply needs a field manager");
   const std::string q =
       with_query(path(r, ns, name, subresource), {{"fieldManager", field_manager}, {"force", force ? "true" : ""}});
-  // JSON is YAML: no YAML emitting (cpp-stack.md §5.3).
+  // JSON is YAML: no YAML emitting (docs/client.md).
   return call({"apply", methods::PATCH, q, object.serialize(), "application/apply-patch+yaml", true,
                describe("apply", r, ns, name + (subresource.empty() ? "" : "/" + subresource)),
                resource_label(r, subresource)});

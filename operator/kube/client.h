@@ -7,8 +7,9 @@
 //
 // Retries: requests that are safe to repeat (GET, server-side apply and merge PATCH, PUT carrying a
 // resourceVersion, DELETE) are sent once more, on a fresh connection pool, when no response arrived;
-// this covers cpprestsdk's failing writes on a keep-alive connection the server closed (cpp-stack.md §2.7a). Any
-// request that got 401 is repeated once with a re-read token. POST (create) is never repeated.
+// this covers cpprestsdk's failing writes on a keep-alive connection the server closed (docs/client.md, "cpprestsdk
+// behaviours the client works around"). Any request that got 401 is repeated once with a re-read token. POST (create)
+// is never repeated.
 //
 // Per-request options (RequestOptions, set through a RequestScope) bound a request by a deadline or cancel
 // it: leader election bounds its Lease requests by the renew deadline, and a controller's reconciles lose

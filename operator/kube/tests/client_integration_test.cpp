@@ -172,7 +172,7 @@ TEST_F(ClientIT, StatusSubresource) {
 }
 
 // cpprestsdk fails a write on a pooled keep-alive connection the server has closed ("Failed to write
-// request body", cpp-stack.md §2.7a). Safe writes are sent once more; a create is not (it surfaces).
+// request body", docs/client.md). Safe writes are sent once more; a create is not (it surfaces).
 TEST_F(ClientIT, SafeWritesSurviveAClosedKeepAliveConnection) {
   const std::string& server = client->config().server;
   TcpProxy proxy(static_cast<uint16_t>(std::stoi(server.substr(server.rfind(':') + 1))));
