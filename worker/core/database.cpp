@@ -49,9 +49,15 @@ std::string connection_string(const DatabaseOptions& options) {
       {"keepalives_interval", "10"},
       {"keepalives_count", "3"},
   };
+  std::string server_options;
   if (options.statement_timeout.count() > 0) {
-    params.emplace_back("options", "-c statement_timeout=" + std::to_string(options.statement_timeout.count()));
+    server_options = "-c statement_timeout=" + std::to_string(options.statement_timeout.count());
   }
+  if (options.lock_timeout.count() > 0) {
+    server_options += (server_options.empty() ? "" : " ") + std::string("-c lock_timeout=") +
+                      std::to_string(options.lock_timeout.count());
+  }
+  if (!server_options.empty()) params.emplace_back("options", server_options);
   std::string out = options.url;
   if (is_uri(out)) {
     char sep = out.find('?') == std::string::npos ? '?' : '&';

@@ -16,10 +16,11 @@ struct DatabaseOptions {
   std::string url;
   std::string application_name = "worker";
   std::chrono::milliseconds statement_timeout{30000};  // 0: none
+  std::chrono::milliseconds lock_timeout{0};           // 0: none (the server's default)
   std::chrono::seconds connect_timeout{5};
 };
 
-// The connection string libpq gets: url plus application_name, statement_timeout, connect_timeout and
+// The connection string libpq gets: url plus application_name, statement_timeout, lock_timeout, connect_timeout and
 // keepalive settings (appended, so they override the same keys in url).
 std::string connection_string(const DatabaseOptions& options);
 

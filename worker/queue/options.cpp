@@ -13,8 +13,9 @@ const char* const kQueueOptionsHelp =
     "max_attempts (5): failed runs before a record is failed for good\n"
     "retry_backoff (1s), retry_backoff_max (10m): first retry delay, doubled per failure, with jitter\n"
     "handler_timeout (0 = none): a run that takes longer is cancelled and counts as a failure\n"
-    "resetter (true), stalled_after (30s), max_resets (3), resetter_interval (10s): requeue records\n"
-    "  whose worker stopped heartbeating; after max_resets resets, fail them\n"
+    "resetter (true), stalled_after (1m), max_resets (3), resetter_interval (10s): requeue records\n"
+    "  whose worker stopped heartbeating; after max_resets resets, fail them; stalled_after must exceed\n"
+    "  --statement-timeout + heartbeat_interval\n"
     "janitor (true), retention (168h), janitor_interval (1h), janitor_batch (1000), janitor_max_batches (100):\n"
     "  delete finished records older than retention\n"
     "depth_sample_interval (10s): how often the queue depth gauge is sampled\n";
@@ -51,6 +52,17 @@ QueueOptions read_queue_options(wo::worker::ConfigReader& r) {
     throw ConfigError(r.field("retry_backoff_max"), "must not be shorter than retry_backoff");
   }
   return o;
+}
+
+void validate_against_statement_timeout(const QueueOptions& o, milliseconds statement_timeout) {
+  if (!o.resetter || statement_timeout.count() <= 0) return;
+  if (o.stalled_after <= statement_timeout + o.heartbeat_interval) {
+    throw wo::worker::ConfigError(
+        "stalled_after", "must be longer than the statement timeout (" + wo::cli::format_duration(statement_timeout) +
+                             ") + heartbeat_interval (" + wo::cli::format_duration(o.heartbeat_interval) +
+                             "), since a heartbeat may wait that long behind another statement; got " +
+                             wo::cli::format_duration(o.stalled_after));
+  }
 }
 
 }  // namespace wo::queue

@@ -24,7 +24,9 @@ struct QueueOptions {
   milliseconds depth_sample_interval{10000};
   // Resetter (runs in every replica; SKIP LOCKED makes that safe).
   bool resetter = true;
-  milliseconds stalled_after{30000};  // at least 3 heartbeat intervals
+  // At least 3 heartbeat intervals, and longer than statement timeout + heartbeat_interval (see
+  // validate_against_statement_timeout).
+  milliseconds stalled_after{60000};
   int max_resets = 3;
   milliseconds resetter_interval{10000};
   // Janitor.
@@ -37,6 +39,13 @@ struct QueueOptions {
 
 // Reads the queue keys from reader (leaving the job's own keys to the caller). Throws ConfigError.
 QueueOptions read_queue_options(wo::worker::ConfigReader& reader);
+
+// A heartbeat can wait behind one statement of the dispatcher for up to the statement timeout, then
+// its interval: a stalled_after not longer than both would let the resetter take records from a live
+// worker and run them twice. Throws ConfigError on "stalled_after", naming both values. A statement
+// timeout of 0 (none) cannot be checked; a job without its own resetter (resetter: false) does not use
+// its stalled_after.
+void validate_against_statement_timeout(const QueueOptions& options, milliseconds statement_timeout);
 
 // One line per key, for config_help.
 extern const char* const kQueueOptionsHelp;

@@ -6,6 +6,7 @@ namespace wo::queue {
 
 std::vector<std::unique_ptr<wo::worker::Routine>> queue_job_routines(const wo::worker::JobContext& ctx,
                                                                      const QueueOptions& options, Handler handler) {
+  validate_against_statement_timeout(options, ctx.database.statement_timeout);
   std::vector<std::unique_ptr<wo::worker::Routine>> out;
   out.push_back(std::make_unique<QueueWorker>(options, std::move(handler), ctx.database,
                                               QueueWorkerIdentity{ctx.job, ctx.worker_id, ctx.hostname}, *ctx.metrics));

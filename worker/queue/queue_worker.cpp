@@ -5,6 +5,7 @@
 #include <deque>
 #include <map>
 #include <mutex>
+#include <set>
 #include <thread>
 #include <vector>
 
@@ -48,6 +49,11 @@ struct QueueWorker::Metrics {
 };
 
 namespace {
+
+// Bounds every lock wait of the dispatcher's statements (see dispatcher_db in run()).
+constexpr std::chrono::milliseconds kLockTimeout{5000};
+// How soon a heartbeat or an outcome skipped for a row lock is tried again (at most heartbeat_interval).
+constexpr std::chrono::milliseconds kLockedRetry{500};
 
 // One run of a record: run is a serial number per claim in this process, so that the end of a run only
 // ever ends its own in-memory entry, never that of a later claim of the same record.
@@ -233,14 +239,26 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     in_flight.erase(it);
     return true;
   };
+  // Outcomes whose record another transaction holds row-locked: written once the lock is gone. Until
+  // then the record is still held by this process: heartbeated, and never claimed again.
+  std::vector<Finish> locked_finishes;
   auto held_ids = [&] {
     std::vector<int64_t> ids;
-    ids.reserve(in_flight.size());
+    ids.reserve(in_flight.size() + locked_finishes.size());
     for (const auto& [id, f] : in_flight) ids.push_back(id);
+    for (const auto& f : locked_finishes) ids.push_back(f.id);
     return ids;
   };
   std::vector<Finish> finishes;
   std::unique_ptr<pqxx::connection> conn;
+  // Rows are never waited for (heartbeats and outcomes skip locked rows); the lock timeout bounds what is
+  // left, e.g. a table lock of a migration, so that the dispatcher never stalls for a statement timeout.
+  wo::worker::DatabaseOptions dispatcher_db = database_;
+  dispatcher_db.lock_timeout = kLockTimeout;
+  // How soon a row-locked record is tried again: well within the heartbeat interval, so that it is
+  // heartbeated or finished soon after its lock goes.
+  const auto locked_retry = std::min<std::chrono::milliseconds>(options_.heartbeat_interval, kLockedRetry);
+  Clock::time_point retry_locked = Clock::time_point::max();
   bool migrated = false;
   wo::worker::ReconnectBackoff backoff;
   auto now = Clock::now();
@@ -264,8 +282,27 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
       if (end_run(w.record.id, w.run)) finishes.push_back({w.record.id, Outcome::released, "", {}});
     }
   };
+  // Writes the pending outcomes; those of row-locked records wait in locked_finishes.
+  auto write_finishes = [&] {
+    auto results = store.finish(*conn, finishes, options_.max_attempts);
+    std::set<int64_t> locked;
+    for (const auto& r : results) {
+      if (r.locked) locked.insert(r.id);
+    }
+    if (!locked.empty()) {
+      for (auto& f : finishes) {
+        if (locked.count(f.id)) locked_finishes.push_back(std::move(f));
+      }
+      retry_locked = Clock::now() + locked_retry;
+      wo::log::debug("outcomes of row-locked records wait for their lock",
+                     {{"queue", options_.table}, {"records", static_cast<int64_t>(locked.size())}});
+    }
+    finishes.clear();
+    return results;
+  };
   auto account = [&](const std::vector<FinishResult>& results) {
     for (const auto& r : results) {
+      if (r.locked) continue;
       if (r.state == kCompleted)
         m.processed.inc();
       else if (r.state == kFailed)
@@ -291,7 +328,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
   auto ensure_connected = [&] {
     if (conn || Clock::now() < retry_connect) return;
     try {
-      conn = wo::worker::connect(database_);
+      conn = wo::worker::connect(dispatcher_db);
       if (!migrated) {
         migrate(*conn, store.table());
         migrated = true;
@@ -359,16 +396,12 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     ensure_connected();
     if (conn) {
       try {
-        bool flush = batch_ready();
-        if (!finishes.empty() && flush) {
-          account(store.finish(*conn, finishes, options_.max_attempts));
-          finishes.clear();
-          first_pending = Clock::time_point::max();
-        }
+        // Heartbeats first: a due heartbeat never waits behind this iteration's outcomes.
         if (now >= next_heartbeat) {
           next_heartbeat = now + options_.heartbeat_interval;
-          std::map<int64_t, bool> owned;
-          for (const auto& hb : store.heartbeat(*conn, held_ids())) owned[hb.id] = hb.cancel_requested;
+          std::map<int64_t, Heartbeat> owned;
+          for (const auto& hb : store.heartbeat(*conn, held_ids())) owned.emplace(hb.id, hb);
+          bool any_locked = false;
           for (auto& [id, f] : in_flight) {
             auto it = owned.find(id);
             if (it == owned.end()) {
@@ -376,10 +409,34 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
                 wo::log::warn("heartbeat lost a record (reset or changed elsewhere); cancelling its handler",
                               {{"queue", options_.table}, {"id", id}});
               }
-            } else if (it->second) {
-              f.token.cancel(CancelReason::requested);
+              continue;
             }
+            any_locked = any_locked || it->second.locked;
+            if (it->second.cancel_requested) f.token.cancel(CancelReason::requested);
           }
+          // An outcome waiting for a row lock whose record is no longer ours: nothing to write.
+          std::erase_if(locked_finishes, [&](const Finish& f) {
+            auto it = owned.find(f.id);
+            if (it == owned.end()) {
+              m.lost.inc();
+              return true;
+            }
+            any_locked = any_locked || it->second.locked;
+            return false;
+          });
+          // A row-locked record was not refreshed: try again soon rather than a whole interval later.
+          if (any_locked) next_heartbeat = now + locked_retry;
+        }
+        if (!locked_finishes.empty() && now >= retry_locked) {
+          for (auto& f : locked_finishes) finishes.push_back(std::move(f));
+          locked_finishes.clear();
+          retry_locked = Clock::time_point::max();
+          first_pending = std::min(first_pending, now);
+        }
+        bool flush = batch_ready();
+        if (!finishes.empty() && flush) {
+          account(write_finishes());
+          first_pending = Clock::time_point::max();
         }
         if (options_.handler_timeout.count() > 0) {
           for (auto& [id, f] : in_flight) {
@@ -423,6 +480,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     if (stopping) until = std::min({until, handlers_deadline, final_deadline});
     for (const auto& [id, f] : in_flight) until = std::min(until, f.deadline);
     if (!finishes.empty()) until = std::min(until, first_pending + kBatchDelay);
+    if (!locked_finishes.empty()) until = std::min(until, retry_locked);
     bool ready = batch_ready();
     bool immediate = conn && ready && (!finishes.empty() || (want_claim && !stopping && free_handlers() > 0));
     if (!immediate) {
@@ -453,13 +511,17 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     finishes.push_back({id, Outcome::released, "", {}});
   }
   auto hard_deadline = ctx.stop().deadline();
+  for (auto& f : locked_finishes) finishes.push_back(std::move(f));
+  locked_finishes.clear();
   while (!finishes.empty()) {
     ensure_connected();
     if (conn) {
       try {
-        account(store.finish(*conn, finishes, options_.max_attempts));
-        finishes.clear();
-        break;
+        account(write_finishes());
+        if (locked_finishes.empty()) break;
+        // Still row-locked: try again until the deadline, then leave them to the resetter.
+        for (auto& f : locked_finishes) finishes.push_back(std::move(f));
+        locked_finishes.clear();
       } catch (const std::exception& e) {
         on_db_error(e);
       }

@@ -73,8 +73,23 @@ QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string host
                " FROM c WHERE q.id = c.id AND q.state IN ('queued','errored')"
                " RETURNING q.id, q.payload::text, q.priority, q.num_failures, q.num_resets,"
                " extract(epoch FROM now() - greatest(q.queued_at, q.process_after))::float8";
+  // Finishing and heartbeating never wait on a row lock held by someone else (a producer's
+  // request_cancel inside a longer transaction, a SELECT ... FOR UPDATE left open): the dispatcher that
+  // waited would stop heartbeating and completing every other record for as long as the lock is held.
+  // So both lock their rows FOR NO KEY UPDATE SKIP LOCKED (the lock an UPDATE takes; it does not conflict
+  // with a foreign key's FOR KEY SHARE) and report the skipped rows that are still ours, read without a
+  // lock from the statement's snapshot, as locked: the caller keeps them and tries again shortly.
+  // Skipping is better than a lock_timeout here: a timeout would fail the whole statement, every other
+  // record's outcome or heartbeat with it, and would still wait its full length each time.
   finish_sql_ =
-      "UPDATE " + t +
+      "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $4::text[], $5::bigint[])"
+      "   AS v(id, outcome, message, delay_ms)),"
+      " mine AS (SELECT id FROM " +
+      t +
+      " WHERE id IN (SELECT id FROM v) AND worker_id = $6::uuid AND state = 'processing'"
+      "   FOR NO KEY UPDATE SKIP LOCKED),"
+      " done AS (UPDATE " +
+      t +
       " q SET"
       " state = CASE"
       "   WHEN v.outcome = 'completed' THEN 'completed'"
@@ -91,13 +106,27 @@ QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string host
       " worker_id = CASE WHEN v.outcome = 'released' AND NOT q.cancel_requested THEN NULL ELSE q.worker_id END,"
       " process_after = CASE WHEN v.outcome = 'errored' THEN now() + v.delay_ms * interval '1 millisecond'"
       "   ELSE q.process_after END"
-      " FROM unnest($1::bigint[], $2::text[], $4::text[], $5::bigint[]) AS v(id, outcome, message, delay_ms)"
-      " WHERE q.id = v.id AND q.worker_id = $6::uuid AND q.state = 'processing'"
-      " RETURNING q.id, q.state";
-  heartbeat_sql_ = "UPDATE " + t +
-                   " SET last_heartbeat_at = now()"
+      " FROM v, mine"
+      " WHERE q.id = v.id AND q.id = mine.id AND q.worker_id = $6::uuid AND q.state = 'processing'"
+      " RETURNING q.id, q.state)"
+      " SELECT id, state FROM done"
+      " UNION ALL SELECT id, NULL FROM " +
+      t +
+      " WHERE id IN (SELECT id FROM v) AND worker_id = $6::uuid AND state = 'processing'"
+      "   AND id NOT IN (SELECT id FROM done)";
+  heartbeat_sql_ = "WITH mine AS (SELECT id FROM " + t +
                    " WHERE id = ANY($1::bigint[]) AND worker_id = $2::uuid AND state = 'processing'"
-                   " RETURNING id, cancel_requested";
+                   "   FOR NO KEY UPDATE SKIP LOCKED),"
+                   " beat AS (UPDATE " +
+                   t +
+                   " q SET last_heartbeat_at = now() FROM mine"
+                   " WHERE q.id = mine.id AND q.worker_id = $2::uuid AND q.state = 'processing'"
+                   " RETURNING q.id, q.cancel_requested)"
+                   " SELECT id, cancel_requested, false FROM beat"
+                   " UNION ALL SELECT id, cancel_requested, true FROM " +
+                   t +
+                   " WHERE id = ANY($1::bigint[]) AND worker_id = $2::uuid AND state = 'processing'"
+                   "   AND id NOT IN (SELECT id FROM beat)";
 }
 
 std::vector<Record> QueueStore::claim(pqxx::connection& conn, int limit, const std::vector<int64_t>& held) const {
@@ -172,7 +201,13 @@ void QueueStore::finish_batch(pqxx::connection& conn, std::span<const Finish> ba
   pqxx::nontransaction tx(conn);
   pqxx::result r = tx.exec_params(finish_sql_, to_pg_array(ids), to_pg_array(outcomes), max_attempts,
                                   to_pg_array(messages), to_pg_array(delays), worker_id_);
-  for (const auto& row : r) out.push_back({row[0].as<int64_t>(), row[1].as<std::string>()});
+  for (const auto& row : r) {
+    if (row[1].is_null()) {
+      out.push_back({row[0].as<int64_t>(), "", true});
+    } else {
+      out.push_back({row[0].as<int64_t>(), row[1].as<std::string>(), false});
+    }
+  }
 }
 
 std::vector<Heartbeat> QueueStore::heartbeat(pqxx::connection& conn, const std::vector<int64_t>& ids) const {
@@ -180,7 +215,7 @@ std::vector<Heartbeat> QueueStore::heartbeat(pqxx::connection& conn, const std::
   if (ids.empty()) return out;
   pqxx::nontransaction tx(conn);
   pqxx::result r = tx.exec_params(heartbeat_sql_, to_pg_array(ids), worker_id_);
-  for (const auto& row : r) out.push_back({row[0].as<int64_t>(), row[1].as<bool>()});
+  for (const auto& row : r) out.push_back({row[0].as<int64_t>(), row[1].as<bool>(), row[2].as<bool>()});
   return out;
 }
 

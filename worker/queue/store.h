@@ -47,12 +47,14 @@ struct Finish {
 
 struct FinishResult {
   int64_t id;
-  std::string state;  // the new state
+  std::string state;    // the new state; empty when locked
+  bool locked = false;  // still ours but row-locked by another transaction: not written, try again later
 };
 
 struct Heartbeat {
   int64_t id;
   bool cancel_requested;
+  bool locked = false;  // still ours but row-locked by another transaction: not refreshed, try again soon
 };
 
 struct ResetResult {
@@ -72,14 +74,16 @@ class QueueStore {
   // the records this process still runs. The resetter may have taken one back from a handler that is
   // slow but alive; claiming it again would run it twice at once in this process.
   std::vector<Record> claim(pqxx::connection& conn, int limit, const std::vector<int64_t>& held = {}) const;
-  // Applies many outcomes in one statement; returns the records actually changed (still owned).
+  // Applies many outcomes in one statement; returns the records actually changed (still owned), and
+  // those still owned but row-locked by another transaction (locked: nothing written; never waited for).
   // max_attempts: an errored record whose num_failures reaches it becomes failed. Messages are made valid
   // UTF-8 and bounded (kMaxFailureMessageBytes). When Postgres refuses the batch for a reason in its data
   // (SQLSTATE class 22 or 23, e.g. a table's own CHECK constraint), the batch is split until the refused
   // record is alone; that one is written with a message saying why its own was refused, or, if even that
   // is refused, left to the resetter (logged). Other errors (connection lost, timeout) are thrown.
   std::vector<FinishResult> finish(pqxx::connection& conn, const std::vector<Finish>& finishes, int max_attempts) const;
-  // Refreshes last_heartbeat_at of the given owned records; returns those still owned with their cancel flag.
+  // Refreshes last_heartbeat_at of the given owned records; returns those still owned with their cancel
+  // flag. A record row-locked by another transaction is not waited for: it is returned locked, unrefreshed.
   std::vector<Heartbeat> heartbeat(pqxx::connection& conn, const std::vector<int64_t>& ids) const;
 
   // Maintenance, safe to run from every replica at once (SKIP LOCKED).

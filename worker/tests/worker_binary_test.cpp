@@ -50,8 +50,10 @@ class WorkerProcess {
     output_ = base_ + ".out";
     termination_log_ = base_ + ".termination";
     std::ofstream(termination_log_).close();
+    // A statement timeout short enough for the tests' short stalled_after (it must exceed statement
+    // timeout + heartbeat_interval); a test may pass its own.
     std::vector<std::string> argv = {WORKER_BINARY, "--http-addr=127.0.0.1:0", "--log-format=text",
-                                     "--termination-log=" + termination_log_};
+                                     "--statement-timeout=2s", "--termination-log=" + termination_log_};
     if (!config_yaml.empty()) {
       std::ofstream(base_ + ".yaml") << config_yaml;
       argv.push_back("--config=" + base_ + ".yaml");
@@ -175,6 +177,19 @@ TEST(WorkerBinaryTest, CommandThatIsNotAnExecutableFileFailsStartupNamingIt) {
   }
 }
 
+// A heartbeat may wait a whole statement timeout behind another statement: a stalled_after within
+// that (the statement timeout once equalled the default stalled_after) would reset live records.
+TEST(WorkerBinaryTest, StalledAfterWithinStatementTimeoutPlusHeartbeatFailsStartupNamingBoth) {
+  WorkerProcess p({"--job=queue.command", "--statement-timeout=30s"},
+                  "table: things\ncommand: [/bin/cat]\nheartbeat_interval: 5s\nstalled_after: 30s\n");
+  ASSERT_EQ(p.wait_exit(seconds(30)), 2) << p.output();
+  std::string message = p.termination_message();
+  EXPECT_EQ(message.rfind("InvalidConfig: ", 0), 0u) << message;
+  EXPECT_NE(message.find("\"stalled_after\""), std::string::npos) << message;
+  EXPECT_NE(message.find("statement timeout (30s)"), std::string::npos) << message;
+  EXPECT_NE(message.find("heartbeat_interval (5s)"), std::string::npos) << message;
+}
+
 TEST(WorkerBinaryTest, UnparsableConfigurationExits2WithTheLine) {
   WorkerProcess p({"--job=queue.command"}, "table: [unclosed\n");
   ASSERT_EQ(p.wait_exit(seconds(30)), 2) << p.output();
@@ -189,7 +204,7 @@ TEST(WorkerBinaryTest, BadFlagExits2) {
 }
 
 std::string queue_config(const std::string& extra) {
-  return "table: jobs\npoll_interval: 50ms\nheartbeat_interval: 100ms\nstalled_after: 1s\n"
+  return "table: jobs\npoll_interval: 50ms\nheartbeat_interval: 100ms\nstalled_after: 3s\n"
          "resetter_interval: 100ms\njanitor: false\n" +
          extra;
 }

@@ -57,6 +57,21 @@ TEST(ConfigTest, ErrorsNameTheField) {
   EXPECT_EQ(config_error("table: t\nconcurency: 2").field(), "concurency");
   EXPECT_EQ(config_error("table: t\nheartbeat_interval: 10s\nstalled_after: 20s").field(), "stalled_after");
   EXPECT_EQ(config_error("table: [a, b]").field(), "table");
+  // A heartbeat may wait a whole statement timeout behind another statement, plus its interval.
+  ConfigReader r(YAML::Load("table: t\nheartbeat_interval: 5s\nstalled_after: 35s"));
+  auto o = queue::read_queue_options(r);
+  try {
+    queue::validate_against_statement_timeout(o, std::chrono::seconds(30));
+    ADD_FAILURE() << "stalled_after 35s accepted with a 30s statement timeout and a 5s heartbeat";
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(e.field(), "stalled_after");
+    EXPECT_NE(std::string(e.what()).find("30s"), std::string::npos) << e.what();
+    EXPECT_NE(std::string(e.what()).find("5s"), std::string::npos) << e.what();
+  }
+  EXPECT_NO_THROW(queue::validate_against_statement_timeout(o, std::chrono::seconds(29)));
+  EXPECT_NO_THROW(queue::validate_against_statement_timeout(o, milliseconds(0)));
+  o.resetter = false;  // this job's stalled_after is not used
+  EXPECT_NO_THROW(queue::validate_against_statement_timeout(o, std::chrono::seconds(30)));
   EXPECT_EQ(config_error("- a\n- b").field(), "(root)");
 }
 
@@ -135,6 +150,9 @@ TEST(DatabaseTest, ConnectionStringNamesTheJobAndSetsTimeouts) {
   std::string kv = connection_string(o);
   EXPECT_NE(kv.find("application_name='worker:team.job'"), std::string::npos) << kv;
   EXPECT_NE(kv.find("options='-c statement_timeout=1500'"), std::string::npos) << kv;
+  o.lock_timeout = milliseconds(5000);
+  kv = connection_string(o);
+  EXPECT_NE(kv.find("options='-c statement_timeout=1500 -c lock_timeout=5000'"), std::string::npos) << kv;
   o.url = "";
   EXPECT_EQ(connection_string(o).rfind("application_name=", 0), 0u);
 }

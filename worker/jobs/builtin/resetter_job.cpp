@@ -26,10 +26,12 @@ const wo::worker::Registrar registrar({
     .name = "queue.resetter",
     .description = "Requeues records of a queue table whose worker stopped heartbeating; fails them past max_resets; "
                    "finishes their cancellations",
-    .config_help = "table (required): the queue table\n"
-                   "stalled_after (30s): heartbeat age after which a processing record counts as stalled\n"
-                   "max_resets (3): resets allowed; the next stall fails the record\n"
-                   "interval (10s): how often to look\n",
+    .config_help =
+        "table (required): the queue table\n"
+        "stalled_after (1m): heartbeat age after which a processing record counts as stalled (longer than the "
+        "workers' --statement-timeout + heartbeat_interval)\n"
+        "max_resets (3): resets allowed; the next stall fails the record\n"
+        "interval (10s): how often to look\n",
     .build = &build,
 });
 

@@ -42,11 +42,13 @@ QueueOptions fast_options(const std::string& table) {
 // One worker "process" in-process: its own worker id, routines, metrics and health checks.
 class Worker {
  public:
-  Worker(const std::string& dsn, const QueueOptions& options, Handler handler) : runner_(metrics_, checks_) {
+  Worker(const std::string& dsn, const QueueOptions& options, Handler handler,
+         milliseconds statement_timeout = seconds(10))
+      : runner_(metrics_, checks_) {
     wo::worker::JobContext ctx;
     ctx.job = "test";
     ctx.database.url = dsn;
-    ctx.database.statement_timeout = seconds(10);
+    ctx.database.statement_timeout = statement_timeout;
     ctx.database.connect_timeout = seconds(2);
     ctx.metrics = &metrics_;
     ctx.worker_id = wo::worker::new_worker_id();
@@ -82,6 +84,12 @@ std::vector<int64_t> enqueue_n(const std::string& dsn, const std::string& table,
   auto ids = enqueue_many(tx, table, std::vector<std::string>(static_cast<std::size_t>(n), payload));
   tx.commit();
   return ids;
+}
+
+std::string query_text(const std::string& dsn, const std::string& sql) {
+  pqxx::connection c(dsn);
+  pqxx::nontransaction tx(c);
+  return tx.exec1(sql)[0].as<std::string>();
 }
 
 long long count_state(const std::string& dsn, const std::string& table, const std::string& state) {
@@ -303,10 +311,14 @@ TEST(QueueTest, HeartbeatsKeepALongRecordFromBeingReset) {
   options.stalled_after = milliseconds(1000);  // 20 heartbeats: a busy CI machine must not fake a stall
   options.resetter_interval = milliseconds(20);
   std::atomic<bool> finish{false};
-  Worker w(dsn, options, [&](const Record&, const wo::worker::CancelToken& token) {
-    while (!finish && !token.cancelled()) token.wait_for(milliseconds(5));
-    token.throw_if_cancelled();
-  });
+  // stalled_after must exceed statement timeout + heartbeat_interval.
+  Worker w(
+      dsn, options,
+      [&](const Record&, const wo::worker::CancelToken& token) {
+        while (!finish && !token.cancelled()) token.wait_for(milliseconds(5));
+        token.throw_if_cancelled();
+      },
+      milliseconds(800));
   ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 1; }));
   // Let the resetter look many times, across more than two stall windows, while the handler runs.
   auto& resetter_runs = w.metrics().counter("worker_routine_runs_total", "", {"routine"}).with({"resetter:jobs"});
@@ -326,6 +338,7 @@ TEST(QueueTest, ARecordTakenBackFromALiveHandlerIsNotClaimedAgainByTheSameProces
   int64_t slow = enqueue_n(dsn, "jobs", 1, R"({"slow": true})")[0];
   auto options = fast_options("jobs");
   options.heartbeat_interval = std::chrono::hours(1);  // this process does not notice the reset itself
+  options.resetter = false;                            // the test resets the record itself
   std::atomic<int> started{0}, released{0};
   Worker w(dsn, options, [&](const Record& r, const wo::worker::CancelToken&) {
     if (r.payload.find("slow") == std::string::npos) return;
@@ -358,6 +371,67 @@ TEST(QueueTest, ARecordTakenBackFromALiveHandlerIsNotClaimedAgainByTheSameProces
   released = 100;
   w.stop();
   EXPECT_EQ(started.load(), 2);
+}
+
+// A producer holds a row lock on a record this worker runs (a SELECT ... FOR UPDATE left open, or
+// request_cancel inside a longer transaction). The dispatcher must not wait on it: the other records
+// keep heartbeating and completing, the locked record's outcome is written once the lock is gone, and
+// nothing is reset or run twice. The statement timeout is far above the deadlines below, so a
+// dispatcher waiting on the lock fails them.
+TEST(QueueTest, ARowLockOnOneRecordNeverHoldsBackTheOthersHeartbeatsOrCompletions) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  int64_t locked = enqueue_n(dsn, "jobs", 1, R"({"hold": "locked"})")[0];
+  int64_t other = enqueue_n(dsn, "jobs", 1, R"({"hold": "other"})")[0];
+  auto options = fast_options("jobs");
+  options.stalled_after = seconds(25);
+  std::atomic<bool> release_locked{false}, release_other{false};
+  std::mutex mu;
+  std::map<int64_t, int> runs;
+  Worker w(
+      dsn, options,
+      [&](const Record& r, const wo::worker::CancelToken&) {
+        {
+          std::lock_guard lock(mu);
+          ++runs[r.id];
+        }
+        auto& release = r.id == locked ? release_locked : release_other;
+        if (r.payload.find("hold") == std::string::npos) return;
+        while (!release) std::this_thread::sleep_for(milliseconds(5));
+      },
+      seconds(20));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 2; }));
+
+  pqxx::connection producer(dsn);
+  pqxx::work lock_tx(producer);
+  lock_tx.exec("SELECT id FROM jobs WHERE id = " + std::to_string(locked) + " FOR UPDATE");
+  std::string locked_at = query_text(dsn, "SELECT clock_timestamp()::text");
+  release_locked = true;  // its outcome now waits for the lock
+  enqueue_n(dsn, "jobs", 5);
+  EXPECT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 5; }, seconds(10)))
+      << "completions wait behind the row lock";
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return query_int(dsn, "SELECT count(*) FROM jobs WHERE id = " + std::to_string(other) +
+                                  " AND last_heartbeat_at > '" + locked_at + "'::timestamptz + interval '500 ms'") == 1;
+      },
+      seconds(10)))
+      << "heartbeats wait behind the row lock";
+  EXPECT_EQ(
+      query_int(dsn, "SELECT count(*) FROM jobs WHERE id = " + std::to_string(locked) + " AND state = 'processing'"),
+      1);
+  lock_tx.commit();
+
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 6; }));
+  EXPECT_EQ(
+      query_int(dsn, "SELECT count(*) FROM jobs WHERE id = " + std::to_string(locked) + " AND state = 'completed'"), 1);
+  release_other = true;
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 7; }));
+  w.stop();
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_resets + num_failures > 0"), 0);
+  std::lock_guard lock(mu);
+  EXPECT_EQ(runs.size(), 7u);
+  for (const auto& [id, n] : runs) EXPECT_EQ(n, 1) << "record " << id;
 }
 
 TEST(QueueTest, ResetterRequeuesStalledRecordsAndFailsThemPastMaxResets) {
