@@ -18,6 +18,16 @@ std::string RoutineContext::not_ready_reason() const {
   return ready_ ? "" : reason_;
 }
 
+void RoutineContext::set_live(bool live, std::string reason) {
+  std::lock_guard lock(mu_);
+  not_live_ = live ? "" : (reason.empty() ? "not live" : std::move(reason));
+}
+
+std::string RoutineContext::not_live_reason() const {
+  std::lock_guard lock(mu_);
+  return not_live_;
+}
+
 std::chrono::steady_clock::duration RoutineContext::since_progress() const {
   return std::chrono::steady_clock::now().time_since_epoch() -
          std::chrono::steady_clock::duration(last_progress_.load());
@@ -51,6 +61,7 @@ std::string RoutineRunner::liveness(const Entry& e) const {
     std::lock_guard lock(e.mu);
     if (!e.failure.empty()) return "died: " + e.failure;
   }
+  if (std::string reason = e.ctx->not_live_reason(); !reason.empty() && !e.done.load()) return reason;
   auto timeout = e.routine->liveness_timeout();
   if (timeout.count() > 0 && !e.done.load() && e.ctx->since_progress() > timeout) {
     return "stuck: no progress for more than " + wo::cli::format_duration(timeout);

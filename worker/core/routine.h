@@ -29,6 +29,11 @@ class RoutineContext {
   // Readiness: false with a reason while e.g. the database is unreachable.
   void set_ready(bool ready, std::string reason = "");
   std::string not_ready_reason() const;  // empty when ready
+  // Liveness beyond progress: false with a reason while the routine knows it is wedged although its loop
+  // still turns (e.g. a handler that ignores its cancellation holds a record for ever). /healthz fails
+  // meanwhile, so Kubernetes restarts the pod.
+  void set_live(bool live, std::string reason = "");
+  std::string not_live_reason() const;  // empty when live
   // Liveness tick: call at least once per loop iteration.
   void progress() { last_progress_.store(std::chrono::steady_clock::now().time_since_epoch().count()); }
   std::chrono::steady_clock::duration since_progress() const;
@@ -39,6 +44,7 @@ class RoutineContext {
   mutable std::mutex mu_;
   bool ready_ = false;
   std::string reason_ = "starting";
+  std::string not_live_;
   std::atomic<std::chrono::steady_clock::rep> last_progress_{
       std::chrono::steady_clock::now().time_since_epoch().count()};
 };

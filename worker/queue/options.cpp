@@ -13,6 +13,8 @@ const char* const kQueueOptionsHelp =
     "max_attempts (5): failed runs before a record is failed for good\n"
     "retry_backoff (1s), retry_backoff_max (10m): first retry delay, doubled per failure, with jitter\n"
     "handler_timeout (0 = none): a run that takes longer is cancelled and counts as a failure\n"
+    "cancel_grace (30s): a handler still running this long after its cancellation (timeout, request,\n"
+    "  lost record) makes /healthz fail, so that the pod is restarted\n"
     "resetter (true), stalled_after (1m), max_resets (3), resetter_interval (10s): requeue records\n"
     "  whose worker stopped heartbeating; after max_resets resets, fail them; stalled_after must exceed\n"
     "  --statement-timeout + heartbeat_interval\n"
@@ -32,6 +34,7 @@ QueueOptions read_queue_options(wo::worker::ConfigReader& r) {
   o.retry_backoff = r.duration("retry_backoff", o.retry_backoff);
   o.retry_backoff_max = r.duration("retry_backoff_max", o.retry_backoff_max);
   o.handler_timeout = r.duration("handler_timeout", o.handler_timeout);
+  o.cancel_grace = r.duration("cancel_grace", o.cancel_grace, milliseconds(100));
   o.depth_sample_interval = r.duration("depth_sample_interval", o.depth_sample_interval, milliseconds(100));
   o.resetter = r.boolean("resetter", o.resetter);
   o.stalled_after = r.duration("stalled_after", o.stalled_after, milliseconds(100));

@@ -21,6 +21,9 @@ struct QueueOptions {
   milliseconds retry_backoff{1000};  // first retry delay, doubling per failure
   milliseconds retry_backoff_max{600000};
   milliseconds handler_timeout{0};  // 0: none
+  // A handler still running this long after its cancellation (timeout, request, lost record) fails
+  // liveness: it holds its record and its handler thread for ever, and only a restart frees them.
+  milliseconds cancel_grace{30000};
   milliseconds depth_sample_interval{10000};
   // Resetter (runs in every replica; SKIP LOCKED makes that safe).
   bool resetter = true;

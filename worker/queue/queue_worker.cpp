@@ -228,6 +228,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     CancelToken token;
     Clock::time_point deadline;
     uint64_t run;
+    Clock::time_point cancelled_at = Clock::time_point::max();  // first seen cancelled (not at shutdown)
   };
   std::map<int64_t, InFlight> in_flight;
   uint64_t runs = 0;
@@ -473,12 +474,41 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     }
     m.in_flight.set(static_cast<double>(in_flight.size()));
 
+    // A handler that ignores its cancellation (timeout, request, lost record) keeps its record and its
+    // handler thread for ever while this loop turns happily: liveness fails once it is cancel_grace
+    // late, so that Kubernetes restarts the pod; the record is then handed back at shutdown, or reset by
+    // the resetter if the pod is killed. Shutdown cancellations do not count: the process exits at its
+    // deadline anyway.
+    std::string ignoring;
+    int ignoring_count = 0;
+    auto next_grace_end = Clock::time_point::max();
+    for (auto& [id, f] : in_flight) {
+      if (f.cancelled_at == Clock::time_point::max()) {
+        if (!f.token.cancelled() || f.token.reason() == CancelReason::shutdown) continue;
+        f.cancelled_at = now;
+      }
+      if (now < f.cancelled_at + options_.cancel_grace) {
+        next_grace_end = std::min(next_grace_end, f.cancelled_at + options_.cancel_grace);
+      } else if (ignoring_count++ == 0) {
+        ignoring = "the handler of record " + std::to_string(id) + " of queue " + options_.table +
+                   " ignored its cancellation (" + std::string(wo::worker::to_string(f.token.reason())) +
+                   ") for more than " + wo::cli::format_duration(options_.cancel_grace);
+      }
+    }
+    if (ignoring_count > 1) ignoring += " (and " + std::to_string(ignoring_count - 1) + " more handlers)";
+    if (!ignoring.empty() && ctx.not_live_reason().empty()) {
+      wo::log::error("a handler ignores its cancellation; /healthz now fails",
+                     {{"queue", options_.table}, {"reason", ignoring}});
+    }
+    ctx.set_live(ignoring.empty(), ignoring);
+
     // Sleep until the next thing to do, or until a handler finishes, a NOTIFY arrives or stop is requested.
     auto until = std::min(next_heartbeat, next_depth);
     if (!stopping && static_cast<int>(in_flight.size()) < options_.concurrency) until = std::min(until, next_poll);
     if (!conn) until = std::min(until, retry_connect);
     if (stopping) until = std::min({until, handlers_deadline, final_deadline});
     for (const auto& [id, f] : in_flight) until = std::min(until, f.deadline);
+    until = std::min(until, next_grace_end);
     if (!finishes.empty()) until = std::min(until, first_pending + kBatchDelay);
     if (!locked_finishes.empty()) until = std::min(until, retry_locked);
     bool ready = batch_ready();

@@ -109,6 +109,13 @@ class WorkerProcess {
     return code_;
   }
   std::string output() const { return read_file(output_); }
+  // The port of /healthz, /readyz and /metrics once the worker logged it, else 0.
+  int http_port() const {
+    std::smatch m;
+    std::string out = output();
+    return std::regex_search(out, m, std::regex("http_port=([0-9]+)")) ? std::stoi(m[1]) : 0;
+  }
+  pid_t pid() const { return pid_; }
   std::string termination_message() const { return read_file(termination_log_); }
 
  private:
@@ -442,12 +449,7 @@ TEST(WorkerBinaryTest, ServesHealthReadinessAndMetrics) {
   create_and_fill(dsn, 5);
   WorkerProcess p({"--job=demo.sleep", "--database-url=" + dsn}, queue_config("sleep: 0s\n"));
   int port = 0;
-  ASSERT_TRUE(wait_until([&] {
-    std::smatch m;
-    std::string out = p.output();
-    if (std::regex_search(out, m, std::regex("http_port=([0-9]+)"))) port = std::stoi(m[1]);
-    return port > 0;
-  })) << p.output();
+  ASSERT_TRUE(wait_until([&] { return (port = p.http_port()) > 0; })) << p.output();
   ASSERT_TRUE(wait_until([&] { return http_get(port, "/readyz").find(" 200 ") != std::string::npos; }))
       << http_get(port, "/readyz");
   EXPECT_NE(http_get(port, "/healthz").find(" 200 "), std::string::npos);
@@ -456,6 +458,45 @@ TEST(WorkerBinaryTest, ServesHealthReadinessAndMetrics) {
   })) << http_get(port, "/metrics");
   p.signal(SIGTERM);
   EXPECT_EQ(p.wait_exit(seconds(30)), 0);
+}
+
+// Kills the process whose pid a command wrote into a file (one that escaped the worker's reach).
+struct KillPidFromFile {
+  std::string path;
+  ~KillPidFromFile() {
+    std::string text = read_file(path);
+    if (!text.empty()) ::kill(std::stoi(text), SIGKILL);
+    ::unlink(path.c_str());
+  }
+};
+
+// The command of a handler that cannot be stopped: the command leaves its process group (setsid), so
+// the group's SIGTERM and SIGKILL miss it, and keeps the output pipe open, so the run never ends. Its
+// pid goes to pid_file, for the test to kill.
+std::string unstoppable_command(const std::string& pid_file) {
+  return "command: [/bin/sh, -c, 'setsid /bin/sh -c \"echo \\$\\$ > " + pid_file + "; exec sleep 600\" & wait']\n";
+}
+
+// A handler that ignores its cancellation keeps its record and its handler for ever: the pod must not
+// look alive meanwhile, so that Kubernetes restarts it (and the record is handed back or reset).
+TEST(WorkerBinaryTest, AHandlerIgnoringItsCancellationFailsLiveness) {
+  std::string dsn = fresh_database();
+  create_and_fill(dsn, 1);
+  KillPidFromFile stuck{"/tmp/wo-worker-test-" + std::to_string(::getpid()) + "-stuck.pid"};
+  WorkerProcess p({"--job=queue.command", "--database-url=" + dsn, "--shutdown-timeout=2s"},
+                  queue_config("handler_timeout: 1s\ncancel_grace: 1s\n" + unstoppable_command(stuck.path)));
+  int port = 0;
+  ASSERT_TRUE(wait_until([&] { return (port = p.http_port()) > 0; })) << p.output();
+  ASSERT_TRUE(wait_until([&] { return !read_file(stuck.path).empty(); })) << p.output();
+  ASSERT_TRUE(wait_until([&] { return http_get(port, "/healthz").find(" 200 ") == std::string::npos; }))
+      << http_get(port, "/healthz") << p.output();
+  std::string health = http_get(port, "/healthz");
+  EXPECT_NE(health.find("ignored its cancellation"), std::string::npos) << health;
+  EXPECT_EQ(count_state(dsn, "processing"), 1);
+  // Kubernetes' restart: the record is handed back, no attempt spent, and the process exits on time.
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(seconds(30)), 0) << p.output();
+  EXPECT_EQ(count_state(dsn, "queued"), 1);
 }
 
 }  // namespace
