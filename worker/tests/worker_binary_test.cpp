@@ -499,5 +499,36 @@ TEST(WorkerBinaryTest, AHandlerIgnoringItsCancellationFailsLiveness) {
   EXPECT_EQ(count_state(dsn, "queued"), 1);
 }
 
+// sql.periodic in three replicas: the advisory lock only keeps runs from overlapping, and the script
+// must still run once per interval across all of them, not once per interval per replica.
+TEST(WorkerBinaryTest, PeriodicSqlRunsOncePerIntervalAcrossReplicas) {
+  std::string dsn = fresh_database();
+  {
+    pqxx::connection c(dsn);
+    pqxx::nontransaction tx(c);
+    tx.exec("CREATE TABLE runs (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())");
+  }
+  std::vector<std::unique_ptr<WorkerProcess>> replicas;
+  for (int i = 0; i < 3; ++i) {
+    replicas.push_back(
+        std::make_unique<WorkerProcess>(std::vector<std::string>{"--job=sql.periodic", "--database-url=" + dsn},
+                                        "sql: INSERT INTO runs DEFAULT VALUES\ninterval: 1s\n"));
+  }
+  ASSERT_TRUE(wait_until([&] { return query_int(dsn, "SELECT count(*) FROM runs") >= 2; })) << replicas[0]->output();
+  // An observation window of 8 intervals on the database's clock: 8 runs, give or take one.
+  const std::string now_ms = "(extract(epoch FROM clock_timestamp()) * 1000)::bigint";
+  long long from = query_int(dsn, "SELECT " + now_ms);
+  ASSERT_TRUE(wait_until([&] { return query_int(dsn, "SELECT " + now_ms) >= from + 8000; }));
+  long long runs =
+      query_int(dsn, "SELECT count(*) FROM runs WHERE at > to_timestamp(" + std::to_string(from) +
+                         " / 1000.0) AND at <= to_timestamp(" + std::to_string(from + 8000) + " / 1000.0)");
+  EXPECT_GE(runs, 7);
+  EXPECT_LE(runs, 9) << "once per interval per replica, not across the replicas";
+  for (auto& r : replicas) {
+    r->signal(SIGTERM);
+    EXPECT_EQ(r->wait_exit(seconds(30)), 0) << r->output();
+  }
+}
+
 }  // namespace
 }  // namespace wo::worker

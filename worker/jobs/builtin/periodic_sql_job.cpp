@@ -1,5 +1,5 @@
-// sql.periodic: runs a SQL script every interval, in one transaction, in one replica at a time (for
-// schedulers, expirers and cleaners written in SQL).
+// sql.periodic: runs a SQL script every interval, in one transaction, once per interval across all
+// replicas (for schedulers, expirers and cleaners written in SQL).
 #include "core/config.h"
 #include "core/periodic.h"
 #include "core/registry.h"
@@ -19,7 +19,12 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
   p.database = ctx.database;
   p.database->statement_timeout = r.duration("timeout", ctx.database.statement_timeout);
   r.finish();
-  if (single) p.single_runner_key = "sql.periodic:" + ctx.job + ":" + sql;
+  if (single) {
+    // The lock keeps runs from overlapping (rolling updates overlap pods); the recorded last run makes all
+    // replicas together run the script once per interval, not once per interval each.
+    p.single_runner_key = "sql.periodic:" + ctx.job + ":" + sql;
+    p.once_per_interval = true;
+  }
   auto& rows = ctx.metrics->counter("worker_periodic_sql_rows_total", "Rows affected by periodic SQL runs", {"job"})
                    .with({ctx.job});
   std::vector<std::unique_ptr<wo::worker::Routine>> out;
@@ -39,12 +44,14 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
 // NOLINTNEXTLINE(cert-err58-cpp)
 const wo::worker::Registrar registrar({
     .name = "sql.periodic",
-    .description = "Runs a SQL script every interval in one transaction, one replica at a time",
-    .config_help = "sql (required): the statements to run (one transaction)\n"
-                   "interval (1m): time between runs; jitter (0.1): +/- fraction of interval\n"
-                   "run_at_start (true): run once at startup instead of waiting an interval\n"
-                   "single_runner (true): one replica at a time, by advisory lock (others skip the run)\n"
-                   "timeout (--statement-timeout): statement_timeout of the script\n",
+    .description = "Runs a SQL script every interval in one transaction, once per interval across replicas",
+    .config_help =
+        "sql (required): the statements to run (one transaction)\n"
+        "interval (1m): time between runs; jitter (0.1): +/- fraction of interval\n"
+        "run_at_start (true): run once at startup instead of waiting an interval\n"
+        "single_runner (true): one run per interval across all replicas (advisory lock, last run recorded in\n"
+        "  wo_periodic_runs; the others skip the run)\n"
+        "timeout (--statement-timeout): statement_timeout of the script\n",
     .build = &build,
 });
 
