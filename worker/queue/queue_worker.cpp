@@ -394,6 +394,19 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
       if ((in_flight.empty() && finishes.empty()) || now >= final_deadline) break;
     }
 
+    // Timeouts need no database: cancelled even while it is down. A run's deadline is spent once it has
+    // been cancelled: it must not keep waking this loop while its handler has not returned (it may never).
+    for (auto& [id, f] : in_flight) {
+      if (now < f.deadline) continue;
+      f.deadline = Clock::time_point::max();
+      if (f.token.cancel(CancelReason::timeout)) {
+        wo::log::warn("handler timed out; cancelling it",
+                      {{"queue", options_.table},
+                       {"id", id},
+                       {"handler_timeout", wo::cli::format_duration(options_.handler_timeout)}});
+      }
+    }
+
     ensure_connected();
     if (conn) {
       try {
@@ -438,11 +451,6 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
         if (!finishes.empty() && flush) {
           account(write_finishes());
           first_pending = Clock::time_point::max();
-        }
-        if (options_.handler_timeout.count() > 0) {
-          for (auto& [id, f] : in_flight) {
-            if (now >= f.deadline) f.token.cancel(CancelReason::timeout);
-          }
         }
         if (now >= next_depth) {
           next_depth = now + options_.depth_sample_interval;
@@ -503,14 +511,25 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     ctx.set_live(ignoring.empty(), ignoring);
 
     // Sleep until the next thing to do, or until a handler finishes, a NOTIFY arrives or stop is requested.
-    auto until = std::min(next_heartbeat, next_depth);
-    if (!stopping && static_cast<int>(in_flight.size()) < options_.concurrency) until = std::min(until, next_poll);
-    if (!conn) until = std::min(until, retry_connect);
-    if (stopping) until = std::min({until, handlers_deadline, final_deadline});
+    // Every term is a time still ahead, or one this loop moves forward when it acts on it: a time in the
+    // past that nothing moves would make the wait return at once, and the loop spin.
+    auto until = Clock::time_point::max();
+    if (conn) {
+      until = std::min(next_heartbeat, next_depth);
+      if (!stopping && free_handlers() > 0) until = std::min(until, next_poll);
+      if (!finishes.empty()) until = std::min(until, first_pending + kBatchDelay);
+      if (!locked_finishes.empty()) until = std::min(until, retry_locked);
+    } else {
+      // Heartbeats, outcomes, claims and samples all wait for the connection: only reconnecting is due
+      // (ensure_connected() has just moved retry_connect ahead).
+      until = retry_connect;
+    }
+    if (stopping) {
+      if (now < handlers_deadline) until = std::min(until, handlers_deadline);
+      until = std::min(until, final_deadline);
+    }
     for (const auto& [id, f] : in_flight) until = std::min(until, f.deadline);
     until = std::min(until, next_grace_end);
-    if (!finishes.empty()) until = std::min(until, first_pending + kBatchDelay);
-    if (!locked_finishes.empty()) until = std::min(until, retry_locked);
     bool ready = batch_ready();
     bool immediate = conn && ready && (!finishes.empty() || (want_claim && !stopping && free_handlers() > 0));
     if (!immediate) {

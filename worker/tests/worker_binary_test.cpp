@@ -19,6 +19,7 @@
 
 #include "queue/enqueue.h"
 #include "queue/schema.h"
+#include "testing/postgres_server.h"
 #include "tests/worker_test_support.h"
 
 extern char** environ;
@@ -528,6 +529,91 @@ TEST(WorkerBinaryTest, PeriodicSqlRunsOncePerIntervalAcrossReplicas) {
     r->signal(SIGTERM);
     EXPECT_EQ(r->wait_exit(seconds(30)), 0) << r->output();
   }
+}
+
+// CPU time (user + system, all threads) the process has used so far, in seconds.
+double cpu_seconds(pid_t pid) {
+  std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");
+  // The command name (field 2) may hold spaces: count fields after its closing parenthesis. Field 3
+  // (state) comes first; utime and stime are fields 14 and 15.
+  std::istringstream in(stat.substr(stat.rfind(')') + 1));
+  std::vector<std::string> fields;
+  for (std::string f; in >> f;) fields.push_back(f);
+  if (fields.size() < 13) return -1;
+  return (std::stod(fields[11]) + std::stod(fields[12])) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// The CPU time the process uses over a 10 s observation window.
+double cpu_over_ten_seconds(pid_t pid) {
+  double before = cpu_seconds(pid);
+  std::this_thread::sleep_for(seconds(10));
+  return cpu_seconds(pid) - before;
+}
+
+// Every wait of the worker has a wake-up source or a deadline: it uses about as little CPU while idle as
+// while the database is down with outcomes waiting to be written, or while a timed-out handler does
+// not return (0.4 of a core would be 4 s per window).
+TEST(WorkerBinaryTest, TheWorkerDoesNotSpinWhileIdleDatabaseDownOrAHandlerWillNotReturn) {
+  wo::testing::PostgresServer server;  // its own server: this test stops it
+  std::string dsn = server.connection_string();
+  {
+    pqxx::connection c(dsn);
+    queue::migrate(c, queue::QueueTable("jobs"));
+  }
+  std::string base = "/tmp/wo-worker-test-" + std::to_string(::getpid());
+  KillPidFromFile stuck{base + "-spin-stuck.pid"};
+  std::string go = base + "-spin-go";
+  ::unlink(go.c_str());
+  WorkerProcess p({"--job=queue.command", "--database-url=" + dsn, "--shutdown-timeout=2s"},
+                  "table: jobs\nconcurrency: 2\nhandler_timeout: 1s\ncancel_grace: 1s\n"
+                  "command: [/bin/sh, -c, 'p=$(cat); case \"$p\" in"
+                  " *stuck*) setsid /bin/sh -c \"echo \\$\\$ > " +
+                      stuck.path +
+                      "; exec sleep 600\" & wait;;"
+                      " *slow*) i=0; while [ ! -e " +
+                      go + " ] && [ $i -lt 1200 ]; do sleep 0.05; i=$((i+1)); done;; esac']\n");
+  int port = 0;
+  ASSERT_TRUE(wait_until([&] { return (port = p.http_port()) > 0; })) << p.output();
+  ASSERT_TRUE(wait_until([&] { return http_get(port, "/readyz").find(" 200 ") != std::string::npos; })) << p.output();
+
+  double idle = cpu_over_ten_seconds(p.pid());
+  EXPECT_LT(idle, 0.5) << "idle";
+
+  // The database goes away while a handler runs; its outcome waits to be written.
+  {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    queue::enqueue(tx, "jobs", R"({"kind": "slow"})");
+    tx.commit();
+  }
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "processing") == 1; })) << p.output();
+  server.stop();
+  std::ofstream(go).close();
+  ASSERT_TRUE(wait_until([&] {
+    return http_get(port, "/metrics").find("worker_queue_handler_duration_seconds_count{queue=\"jobs\"} 1") !=
+           std::string::npos;
+  })) << http_get(port, "/metrics");
+  double database_down = cpu_over_ten_seconds(p.pid());
+  EXPECT_LT(database_down, 0.5) << "database down with an outcome to write";
+  server.start();
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "completed") == 1; })) << p.output();
+  ::unlink(go.c_str());
+
+  // A handler over its timeout that does not return (its command is out of the worker's reach).
+  {
+    pqxx::connection c(dsn);
+    pqxx::work tx(c);
+    queue::enqueue(tx, "jobs", R"({"kind": "stuck"})");
+    tx.commit();
+  }
+  ASSERT_TRUE(wait_until([&] { return http_get(port, "/healthz").find(" 200 ") == std::string::npos; })) << p.output();
+  double stuck_handler = cpu_over_ten_seconds(p.pid());
+  EXPECT_LT(stuck_handler, 0.5) << "a timed-out handler that does not return";
+  RecordProperty("cpu_seconds_idle", std::to_string(idle));
+  RecordProperty("cpu_seconds_database_down", std::to_string(database_down));
+  RecordProperty("cpu_seconds_stuck_handler", std::to_string(stuck_handler));
+  p.signal(SIGTERM);
+  EXPECT_EQ(p.wait_exit(seconds(30)), 0) << p.output();
 }
 
 }  // namespace
