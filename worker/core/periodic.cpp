@@ -57,14 +57,15 @@ std::optional<std::chrono::milliseconds> PeriodicRoutine::claim_interval(pqxx::c
   }
   // The run is recorded before the body runs, so a replica that fails or dies mid-run does not make
   // another run it again within the interval: at most once per interval, and a failed run is retried
-  // when the next interval is due (as without replicas). The key is a digest: a script can be long.
+  // when the next interval is due (as without replicas). The key is a digest, as a script can be long
+  // (SHA-256: servers in FIPS mode refuse md5).
   pqxx::nontransaction tx(conn);
   pqxx::row r = tx.exec_params1(
       std::string("WITH prev AS (SELECT last_run_at FROM ") + kPeriodicRunsTable +
-          " WHERE key = md5($1)),"
+          " WHERE key = encode(sha256(convert_to($1, 'UTF8')), 'hex')),"
           " claim AS (INSERT INTO " +
           kPeriodicRunsTable +
-          " AS p (key, name, last_run_at) VALUES (md5($1), left($1, 200), now())"
+          " AS p (key, name, last_run_at) VALUES (encode(sha256(convert_to($1, 'UTF8')), 'hex'), left($1, 200), now())"
           " ON CONFLICT (key) DO UPDATE SET last_run_at = now(), name = EXCLUDED.name"
           " WHERE p.last_run_at <= now() - $2::float8 * interval '1 millisecond' RETURNING 1)"
           " SELECT (SELECT count(*) FROM claim),"
