@@ -188,24 +188,64 @@ class PoliteRoutine : public Routine {
   }
 };
 
-TEST(RoutineRunnerTest, ADeadRoutineFailsLivenessAndAStoppedOneDoesNot) {
+// Routines started under a runner, with their health checks.
+struct RunningRoutines {
   metrics::Registry metrics;
   health::Checks checks;
-  RoutineRunner runner(metrics, checks);
-  runner.add(std::make_unique<PoliteRoutine>());
-  runner.add(std::make_unique<ThrowingRoutine>());
-  runner.start();
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while (checks.live().first && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(milliseconds(5));
+  RoutineRunner runner{metrics, checks};
+
+  explicit RunningRoutines(std::vector<std::unique_ptr<Routine>> routines) {
+    for (auto& r : routines) runner.add(std::move(r));
+    runner.start();
   }
-  auto [live, body] = checks.live();
+  // Liveness and its body, once it fails (or after 30 s).
+  std::pair<bool, std::string> live_once_failing() const {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    while (checks.live().first && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(milliseconds(5));
+    }
+    return checks.live();
+  }
+  bool stop() { return runner.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5)); }
+};
+
+template <typename... R>
+std::vector<std::unique_ptr<Routine>> routines() {
+  std::vector<std::unique_ptr<Routine>> out;
+  (out.push_back(std::make_unique<R>()), ...);
+  return out;
+}
+
+TEST(RoutineRunnerTest, ADeadRoutineFailsLivenessAndAStoppedOneDoesNot) {
+  RunningRoutines r(routines<PoliteRoutine, ThrowingRoutine>());
+  auto [live, body] = r.live_once_failing();
   EXPECT_FALSE(live);
   EXPECT_NE(body.find("thrower"), std::string::npos) << body;
   EXPECT_NE(body.find("boom"), std::string::npos) << body;
-  EXPECT_TRUE(runner.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5)));
-  ASSERT_EQ(runner.failures().size(), 1u);
-  EXPECT_NE(runner.failures()[0].find("thrower"), std::string::npos);
+  EXPECT_TRUE(r.stop());
+  ASSERT_EQ(r.runner.failures().size(), 1u);
+  EXPECT_NE(r.runner.failures()[0].find("thrower"), std::string::npos);
+}
+
+// A routine whose loop turns but that knows it is wedged (e.g. a handler ignoring its cancellation).
+class WedgedRoutine : public Routine {
+ public:
+  std::string name() const override { return "wedged"; }
+  void run(RoutineContext& ctx) override {
+    ctx.set_ready(true);
+    ctx.set_live(false, "a handler ignores its cancellation");
+    while (!ctx.stop().wait_for(milliseconds(5))) ctx.progress();
+  }
+};
+
+TEST(RoutineRunnerTest, ARoutineThatSaysItIsNotLiveFailsLivenessUntilItStops) {
+  RunningRoutines r(routines<WedgedRoutine>());
+  auto [live, body] = r.live_once_failing();
+  EXPECT_FALSE(live);
+  EXPECT_NE(body.find("a handler ignores its cancellation"), std::string::npos) << body;
+  EXPECT_TRUE(r.stop());
+  EXPECT_TRUE(r.checks.live().first) << "a stopped routine is not wedged";
+  EXPECT_TRUE(r.runner.failures().empty());
 }
 
 }  // namespace

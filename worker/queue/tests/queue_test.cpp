@@ -434,6 +434,35 @@ TEST(QueueTest, ARowLockOnOneRecordNeverHoldsBackTheOthersHeartbeatsOrCompletion
   for (const auto& [id, n] : runs) EXPECT_EQ(n, 1) << "record " << id;
 }
 
+// request_cancel inside a producer's longer transaction holds the record's row lock until that
+// transaction ends: meanwhile the worker's other records flow; then the cancellation is honoured.
+TEST(QueueTest, ACancelRequestInALongTransactionNeverHoldsBackTheOthers) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  int64_t target = enqueue_n(dsn, "jobs", 1, R"({"hold": true})")[0];
+  auto options = fast_options("jobs");
+  options.stalled_after = seconds(25);
+  Worker w(
+      dsn, options,
+      [&](const Record& r, const wo::worker::CancelToken& token) {
+        if (r.payload.find("hold") == std::string::npos) return;
+        token.wait_for(seconds(60));
+        token.throw_if_cancelled();
+      },
+      seconds(20));
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 1; }));
+  pqxx::connection producer(dsn);
+  pqxx::work tx(producer);
+  ASSERT_TRUE(request_cancel(tx, "jobs", target));
+  enqueue_n(dsn, "jobs", 5);
+  EXPECT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 5; }, seconds(10)))
+      << "completions wait behind the producer's row lock";
+  EXPECT_EQ(count_state(dsn, "jobs", "processing"), 1) << "the request is not committed yet";
+  tx.commit();
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "canceled") == 1; }));
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_resets + num_failures > 0"), 0);
+}
+
 TEST(QueueTest, ResetterRequeuesStalledRecordsAndFailsThemPastMaxResets) {
   std::string dsn = fresh_database();
   create_queue(dsn, "jobs");
