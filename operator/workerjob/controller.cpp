@@ -114,11 +114,21 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
   const std::string& ns = job.metadata.namespace_;
   const std::string memo_key = resource.plural + "/" + ns + "/" + name;
   const std::string fingerprint = fingerprint_of(desired);
+  const std::string live_version = kube::meta_string(live, "resourceVersion");
   bool normalised = false;
   {
     std::lock_guard lock(mu_);
     const auto it = normalised_.find(memo_key);
     normalised = it != normalised_.end() && it->second == fingerprint;
+    // The cache still holds the very version this operator replaced with this rendering a moment ago:
+    // its own write has not reached the informer yet. Applying again would be a write for nothing.
+    const auto w = last_writes_.find(memo_key);
+    if (w != last_writes_.end() && w->second.fingerprint == fingerprint && !live.is_null() &&
+        live_version == w->second.replaced_version) {
+      out.live = live;
+      out.awaiting_cache = true;
+      return std::nullopt;
+    }
   }
   out.live = live;
   out.need = apply_need(live, desired, !normalised);
@@ -152,9 +162,12 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
     }
   }
   // A server-side apply that changed nothing leaves the resourceVersion as it was: not a write.
-  out.written =
-      live.is_null() || kube::meta_string(applied, "resourceVersion") != kube::meta_string(live, "resourceVersion");
+  out.written = live.is_null() || kube::meta_string(applied, "resourceVersion") != live_version;
   out.live = applied;
+  if (out.written) {
+    std::lock_guard lock(mu_);
+    last_writes_[memo_key] = {fingerprint, live_version};
+  }
   if (out.written) {
     log::info("applied", {{"namespace", ns},
                           {"name", name},
@@ -222,7 +235,8 @@ WorkerJobReconciler::Applied WorkerJobReconciler::apply_desired(const api::Worke
       }
     }
   }
-  return {deployment.live, std::nullopt, deployment.written};
+  // A write still on its way to the cache counts as a write: the status waits for the Deployment controller.
+  return {deployment.live, std::nullopt, deployment.written || deployment.awaiting_cache};
 }
 
 std::vector<value> WorkerJobReconciler::pods_of(const value& deployment) const {
@@ -314,6 +328,8 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
     std::lock_guard lock(mu_);
     normalised_.erase(deployments_resource().plural + "/" + ns + "/" + name);
     normalised_.erase(configmaps_resource().plural + "/" + ns + "/" + config_map_name(name));
+    last_writes_.erase(deployments_resource().plural + "/" + ns + "/" + name);
+    last_writes_.erase(configmaps_resource().plural + "/" + ns + "/" + config_map_name(name));
     return {};
   }
   if (raw->has_field("metadata") && raw->at("metadata").has_field("deletionTimestamp")) return {};

@@ -67,7 +67,8 @@ class WorkerJobReconciler : public runtime::Reconciler {
   struct AppliedObject {
     web::json::value live;  // afterwards
     ApplyNeed need = ApplyNeed::kNone;
-    bool written = false;  // the server changed the object (a no-op apply is not a write)
+    bool written = false;         // the server changed the object (a no-op apply is not a write)
+    bool awaiting_cache = false;  // written by an earlier reconcile; the cache has not caught up yet
   };
   std::optional<Problem> apply_if_needed(const kube::ResourceRef& resource, const api::WorkerJob& job,
                                          const web::json::value& live, const web::json::value& desired,
@@ -90,6 +91,14 @@ class WorkerJobReconciler : public runtime::Reconciler {
   // the fingerprint of that rendering. For these only the fingerprint decides whether to apply.
   std::mutex mu_;
   std::unordered_map<std::string, std::string> normalised_;
+  // The last write of each object: the fingerprint written and the resourceVersion it replaced ("" for a
+  // creation). A cache still holding that version has not seen the write yet (it comes with a watch
+  // event, which reconciles again), so the object is not applied a second time meanwhile.
+  struct LastWrite {
+    std::string fingerprint;
+    std::string replaced_version;
+  };
+  std::unordered_map<std::string, LastWrite> last_writes_;
 };
 
 }  // namespace wo::workerjob
