@@ -23,6 +23,7 @@ namespace {
 using web::json::value;
 
 // The image OperatorProcess's operator renders when a spec names none.
+// NOLINTNEXTLINE(cert-err58-cpp): a test constant; an exception here (only bad_alloc) aborts the test binary
 const workerjob::RenderOptions kRenderOptions{"localhost/worker-operator/worker:dev"};
 
 // What the renderer makes of a manifest (the manifest as the API server would default it: parsed).
@@ -234,7 +235,7 @@ TEST_F(OperatorTest, NormalisedValuesConvergeWithOneWrite) {
 TEST_F(OperatorTest, RejectedAppliesShowOnTheWorkerJob) {
   value big = workerjob("big-config", "campaigns.reconciler");
   big["spec"]["config"] = value::object();
-  big["spec"]["config"]["blob"] = value::string(std::string(1200 * 1000, 'x'));
+  big["spec"]["config"]["blob"] = value::string(std::string(size_t{1200} * 1000, 'x'));
   // kubectl apply would keep a copy in an annotation, which cannot hold 1.2 MB: create it instead.
   const auto created = kubectl({"create", "-f", "-"}, big.serialize());
   ASSERT_TRUE(created.ok()) << created.err;

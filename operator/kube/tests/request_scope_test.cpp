@@ -15,6 +15,7 @@ namespace {
 
 using namespace std::chrono_literals;
 
+// NOLINTNEXTLINE(cert-err58-cpp): a test constant; an exception here (only bad_alloc) aborts the test binary
 const ResourceRef kNamespaces{"", "v1", "namespaces", false, "Namespace"};
 
 class SilentServer : public ::testing::Test {

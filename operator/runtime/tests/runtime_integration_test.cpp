@@ -287,7 +287,7 @@ struct WritingReplica {
   std::atomic<bool> returned{false}, lost{false};
   std::string failure;
   std::thread runner;
-  WritingReplica(kube::Client& client, LeaderElectionConfig le, const std::string& ns, const std::string& label)
+  WritingReplica(kube::Client& client, const LeaderElectionConfig& le, const std::string& ns, const std::string& label)
       : rec(client, le.identity), manager(client, options(le)) {
     kube::ReflectorOptions ro;
     ro.resource = kConfigMaps;
