@@ -214,7 +214,7 @@ namespace {
 // before the operator binds it; the operator would then fail to start, loudly.
 int free_loopback_port() {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) throw std::runtime_error(std::string("socket: ") + std::strerror(errno));
+  if (fd < 0) throw std::runtime_error("socket: " + std::generic_category().message(errno));
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -224,7 +224,7 @@ int free_loopback_port() {
                   // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast): as above
                   getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) == 0;
   close(fd);
-  if (!ok) throw std::runtime_error(std::string("cannot find a free loopback port: ") + std::strerror(errno));
+  if (!ok) throw std::runtime_error("cannot find a free loopback port: " + std::generic_category().message(errno));
   return ntohs(addr.sin_port);
 }
 

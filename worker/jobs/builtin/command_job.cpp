@@ -49,7 +49,7 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
   // record at runtime.
   std::optional<std::string> program = find_executable(command[0]);
   if (!program) {
-    const char* path = std::getenv("PATH");
+    const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): the worker never modifies its environment
     throw wo::worker::ConfigError("command[0]",
                                   "\"" + command[0] + "\" is not an executable file" +
                                       (command[0].find('/') != std::string::npos
@@ -61,6 +61,7 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
   // configuration allows, with their values at startup.
   std::vector<std::string> base_env;
   for (const std::string& name : command_environment_names(env_allow)) {
+    // NOLINTNEXTLINE(concurrency-mt-unsafe): the worker never modifies its environment
     if (const char* value = std::getenv(name.c_str())) base_env.push_back(name + "=" + value);
   }
   std::string table = options.table;

@@ -53,6 +53,7 @@ std::optional<std::string> find_executable(const std::string& name) {
     return std::nullopt;
   }
   std::string path;
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): the worker never modifies its environment
   if (const char* p = std::getenv("PATH"); p != nullptr) {
     path = p;
   } else {
@@ -65,7 +66,7 @@ std::optional<std::string> find_executable(const std::string& name) {
   for (std::size_t start = 0;;) {
     std::size_t end = path.find(':', start);
     std::string dir = path.substr(start, end == std::string::npos ? std::string::npos : end - start);
-    std::string candidate = dir.empty() ? name : dir + "/" + name;
+    std::string candidate = dir.empty() ? name : dir.append("/").append(name);
     if (is_executable_file(candidate)) return candidate;
     if (end == std::string::npos) return std::nullopt;
     start = end + 1;
