@@ -193,7 +193,8 @@ TEST_F(OperatorTest, EveryOptionalFieldCanBeAddedAndThenRemoved) {
     const bool config_map = exists("configmap", c.name + "-config");
     EXPECT_EQ(config_map, rendered(c.without).config_map.has_value())
         << c.field << " removed: the ConfigMap " << (config_map ? "is still there" : "is missing");
-    EXPECT_EQ(condition(get("workerjob", c.name), "Ready").status, "True")
+    // Ready once the Deployment controller has seen the new generation (RollingOut until then).
+    EXPECT_TRUE(wait_until(kConverge, [&] { return live_condition(ns(), c.name, "Ready").status == "True"; }))
         << c.field << " removed:\n"
         << describe_conditions(get("workerjob", c.name));
   }
