@@ -56,6 +56,11 @@ std::chrono::milliseconds blocked_recheck(const api::WorkerJobStatus& status) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::clamp(blocked_for / 2, kMin, kMax));
 }
 
+// The key of an object's entry in the reconciler's memos: "deployments/ns/name".
+std::string memo_key(const kube::ResourceRef& resource, const std::string& ns, const std::string& name) {
+  return resource.plural + "/" + ns + "/" + name;
+}
+
 std::string now_text() {
   return format_time(std::chrono::system_clock::now());
 }
@@ -112,22 +117,22 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
                                                             const value& desired, const std::string& name,
                                                             AppliedObject& out) {
   const std::string& ns = job.metadata.namespace_;
-  const std::string memo_key = resource.plural + "/" + ns + "/" + name;
   const std::string fingerprint = fingerprint_of(desired);
   const std::string live_version = kube::meta_string(live, "resourceVersion");
   bool normalised = false;
   {
     std::lock_guard lock(mu_);
-    const auto it = normalised_.find(memo_key);
-    normalised = it != normalised_.end() && it->second == fingerprint;
-    // The cache still holds the very version this operator replaced with this rendering a moment ago:
-    // its own write has not reached the informer yet. Applying again would be a write for nothing.
-    const auto w = last_writes_.find(memo_key);
-    if (w != last_writes_.end() && w->second.fingerprint == fingerprint && !live.is_null() &&
-        live_version == w->second.replaced_version) {
-      out.live = live;
-      out.awaiting_cache = true;
-      return std::nullopt;
+    const auto it = memos_.find(memo_key(resource, ns, name));
+    if (it != memos_.end()) {
+      const ObjectMemo& memo = it->second;
+      normalised = memo.normalised_fingerprint == fingerprint;
+      // The cache still holds the very version this operator replaced with this rendering a moment ago:
+      // its own write has not reached the informer yet. Applying again would be a write for nothing.
+      if (memo.written_fingerprint == fingerprint && !live.is_null() && live_version == memo.replaced_version) {
+        out.live = live;
+        out.awaiting_cache = true;
+        return std::nullopt;
+      }
     }
   }
   out.live = live;
@@ -149,24 +154,26 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
                                         std::to_string(e.code()) + (e.reason().empty() ? "" : " " + e.reason()) +
                                         "): " + e.message()};
   }
-  // A server that rewrites a value the renderer sets in a way contains() does not know would make every
-  // reconcile look like a hand edit; from now on only the fingerprint decides for this rendering.
-  const bool holds_rendering = contains(applied, desired);
-  {
-    std::lock_guard lock(mu_);
-    if (holds_rendering) {
-      normalised_.erase(memo_key);
-    } else if (normalised_.insert_or_assign(memo_key, fingerprint).second) {
-      log::warn("the API server normalises a field of the rendered object; hand edits of it are not detected",
-                {{"namespace", ns}, {"name", name}, {"kind", resource.kind}});
-    }
-  }
   // A server-side apply that changed nothing leaves the resourceVersion as it was: not a write.
   out.written = live.is_null() || kube::meta_string(applied, "resourceVersion") != live_version;
   out.live = applied;
-  if (out.written) {
+  // A server that rewrites a value the renderer sets in a way contains() does not know would make every
+  // reconcile look like a hand edit; from now on only the fingerprint decides for this rendering.
+  const bool holds_rendering = contains(applied, desired);
+  bool newly_normalised = false;
+  {
     std::lock_guard lock(mu_);
-    last_writes_[memo_key] = {fingerprint, live_version};
+    ObjectMemo& memo = memos_[memo_key(resource, ns, name)];
+    newly_normalised = !holds_rendering && memo.normalised_fingerprint != fingerprint;
+    memo.normalised_fingerprint = holds_rendering ? "" : fingerprint;
+    if (out.written) {
+      memo.written_fingerprint = fingerprint;
+      memo.replaced_version = live_version;
+    }
+  }
+  if (newly_normalised) {
+    log::warn("the API server normalises a field of the rendered object; hand edits of it are not detected",
+              {{"namespace", ns}, {"name", name}, {"kind", resource.kind}});
   }
   if (out.written) {
     log::info("applied", {{"namespace", ns},
@@ -324,12 +331,9 @@ runtime::Result WorkerJobReconciler::report_invalid(const value& raw, const std:
 runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, std::stop_token) {
   const kube::ObjectPtr raw = caches_.workerjobs.get(request.key());
   if (!raw) {  // deleted: the garbage collector removes what it owned
-    const auto [ns, name] = std::pair{request.namespace_, request.name};
     std::lock_guard lock(mu_);
-    normalised_.erase(deployments_resource().plural + "/" + ns + "/" + name);
-    normalised_.erase(configmaps_resource().plural + "/" + ns + "/" + config_map_name(name));
-    last_writes_.erase(deployments_resource().plural + "/" + ns + "/" + name);
-    last_writes_.erase(configmaps_resource().plural + "/" + ns + "/" + config_map_name(name));
+    memos_.erase(memo_key(deployments_resource(), request.namespace_, request.name));
+    memos_.erase(memo_key(configmaps_resource(), request.namespace_, config_map_name(request.name)));
     return {};
   }
   if (raw->has_field("metadata") && raw->at("metadata").has_field("deletionTimestamp")) return {};

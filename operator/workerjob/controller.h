@@ -87,18 +87,19 @@ class WorkerJobReconciler : public runtime::Reconciler {
   Caches caches_;
   runtime::EventRecorder& events_;
   RenderOptions options_;
-  // Objects whose rendering the API server rewrites beyond what contains() knows: "plural/ns/name" ->
-  // the fingerprint of that rendering. For these only the fingerprint decides whether to apply.
-  std::mutex mu_;
-  std::unordered_map<std::string, std::string> normalised_;
-  // The last write of each object: the fingerprint written and the resourceVersion it replaced ("" for a
-  // creation). A cache still holding that version has not seen the write yet (it comes with a watch
-  // event, which reconciles again), so the object is not applied a second time meanwhile.
-  struct LastWrite {
-    std::string fingerprint;
+  // What the reconciler remembers of each object it applied ("plural/ns/name"), dropped with its WorkerJob:
+  struct ObjectMemo {
+    // The rendering the API server rewrites beyond what contains() knows, if any: for it only the
+    // fingerprint decides whether to apply.
+    std::string normalised_fingerprint;
+    // The last write: the fingerprint written and the resourceVersion it replaced ("" for a creation).
+    // A cache still holding that version has not seen the write yet (it comes with a watch event, which
+    // reconciles again), so the object is not applied a second time meanwhile.
+    std::string written_fingerprint;
     std::string replaced_version;
   };
-  std::unordered_map<std::string, LastWrite> last_writes_;
+  std::mutex mu_;
+  std::unordered_map<std::string, ObjectMemo> memos_;
 };
 
 }  // namespace wo::workerjob

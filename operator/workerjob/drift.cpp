@@ -1,6 +1,7 @@
 #include "workerjob/drift.h"
 
 #include "api/quantity.h"
+#include "kube/object.h"
 #include "workerjob/render.h"
 
 namespace wo::workerjob {
@@ -69,13 +70,7 @@ bool contains(const value& live, const value& desired) {
 }
 
 std::string fingerprint_of(const value& object) {
-  if (!object.is_object() || !object.has_field("metadata")) return "";
-  const value& meta = object.at("metadata");
-  if (!meta.is_object() || !meta.has_field("annotations")) return "";
-  const value& annotations = meta.at("annotations");
-  const std::string key(kAppliedHashAnnotation);
-  if (!annotations.is_object() || !annotations.has_field(key) || !annotations.at(key).is_string()) return "";
-  return annotations.at(key).as_string();
+  return kube::nested_string(object, {"metadata", "annotations", kAppliedHashAnnotation});
 }
 
 ApplyNeed apply_need(const value& live, const value& desired, bool check_contents) {
