@@ -113,11 +113,13 @@ class Client::Bound {
   Bound(const pplx::cancellation_token& caller, bool watch) {
     const RequestOptions* scope = RequestScope::current();
     const pplx::cancellation_token from_scope = scope != nullptr ? scope->cancel : pplx::cancellation_token::none();
+    // Nothing can cancel it (no token, no deadline): the common request needs no link and no source.
+    const bool deadline_applies = !watch && scope != nullptr && scope->deadline.has_value();
+    if (!caller.is_cancelable() && !from_scope.is_cancelable() && !deadline_applies) return;
     link_ = std::make_shared<LinkedSource>(std::vector{caller, from_scope});
     token_ = link_->source().get_token();
     // A watch's stream outlives this object and keeps reading under the token (it keeps link_ alive).
-    if (watch) return;
-    if (scope == nullptr || !scope->deadline) return;
+    if (!deadline_applies) return;
     deadline_ = scope->deadline;
     if (*deadline_ <= std::chrono::steady_clock::now()) {
       expired_ = true;
