@@ -42,6 +42,12 @@ std::string schema_sql(const QueueTable& table) {
       "CREATE INDEX IF NOT EXISTS " +
       n + "_processing_idx ON " + t +
       " (last_heartbeat_at) WHERE state = 'processing';\n"
+      // The resetter's other half: waiting records whose cancellation was requested. Almost always empty,
+      // so finding them costs nothing, where a filter over the dequeue index would read the whole backlog on
+      // every resetter pass.
+      "CREATE INDEX IF NOT EXISTS " +
+      n + "_cancel_requested_idx ON " + t +
+      " (id) WHERE state IN ('queued','errored') AND cancel_requested;\n"
       // The janitor: finished records by age.
       "CREATE INDEX IF NOT EXISTS " +
       n + "_finished_idx ON " + t +

@@ -106,7 +106,8 @@ TEST(QueueTest, MigrationIsIdempotentAndKeepsExtraColumns) {
   create_queue(dsn, "mine");
   create_queue(dsn, "mine");
   EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'mine'"), 16);
-  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM pg_indexes WHERE tablename = 'mine'"), 4);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM pg_indexes WHERE tablename = 'mine'"),
+            5);  // primary key, dequeue, processing, cancel_requested, finished
 }
 
 TEST(QueueTest, ManyWorkersProcessEveryRecordExactlyOnce) {
