@@ -26,15 +26,20 @@ using web::json::value;
 // NOLINTNEXTLINE(cert-err58-cpp): a test constant; an exception here (only bad_alloc) aborts the test binary
 const workerjob::RenderOptions kRenderOptions{"localhost/worker-operator/worker:dev"};
 
-// What the renderer makes of a manifest (the manifest as the API server would default it: parsed).
+// What the renderer makes of a WorkerJob object (with the operator's default image).
+workerjob::Rendered render_workerjob(const value& object) {
+  const auto parsed = api::parse_workerjob(object);
+  if (!parsed.ok()) throw std::runtime_error("WorkerJob does not parse: " + parsed.error_text());
+  auto r = workerjob::render(*parsed.value, kRenderOptions);
+  if (!r.ok()) throw std::runtime_error("WorkerJob does not render: " + r.error_text());
+  return *r.value;
+}
+
+// What the renderer makes of a manifest not yet applied (a stand-in uid: only paths are compared).
 workerjob::Rendered rendered(const value& manifest) {
   value object = manifest;
   object["metadata"]["uid"] = value::string("00000000-0000-0000-0000-000000000000");
-  const auto parsed = api::parse_workerjob(object);
-  if (!parsed.ok()) throw std::runtime_error("test manifest does not parse: " + parsed.error_text());
-  auto r = workerjob::render(*parsed.value, kRenderOptions);
-  if (!r.ok()) throw std::runtime_error("test manifest does not render: " + r.error_text());
-  return *r.value;
+  return render_workerjob(object);
 }
 
 // The field at `path` (object keys and array indices), or null.
@@ -134,22 +139,12 @@ std::vector<FieldCase> field_cases(const std::string& ns) {
   return cases;
 }
 
-// What the renderer makes of the live WorkerJob (with its uid and the API server's defaults).
-workerjob::Rendered rendered_live(const value& live_workerjob) {
-  const auto parsed = api::parse_workerjob(live_workerjob);
-  if (!parsed.ok()) throw std::runtime_error("live WorkerJob does not parse: " + parsed.error_text());
-  auto r = workerjob::render(*parsed.value, kRenderOptions);
-  if (!r.ok()) throw std::runtime_error("live WorkerJob does not render: " + r.error_text());
-  return *r.value;
-}
-
-// What the test expects of one WorkerJob once the operator has caught up with `manifest` (applied): the
+// What the test expects of a WorkerJob once the operator has caught up with its last apply: the
 // Deployment holds the rendering of the live WorkerJob (fingerprint included), and the status describes
 // this generation.
-std::optional<std::string> mismatch(const std::string& ns, const value& manifest) {
-  const std::string name = manifest.at("metadata").at("name").as_string();
+std::optional<std::string> mismatch(const std::string& ns, const std::string& name) {
   const value wj = kubectl_json({"get", "workerjob", name, "-n", ns});
-  const auto want = rendered_live(wj);  // kubectl apply has returned: the live spec is the manifest's
+  const auto want = render_workerjob(wj);  // kubectl apply has returned: the live spec is the manifest's
   const auto d = kubectl({"get", "deployment", name, "-n", ns, "-o", "json"});
   if (!d.ok()) return "no Deployment: " + d.err;
   const value live = value::parse(d.out);
@@ -163,25 +158,22 @@ TEST_F(OperatorTest, EveryOptionalFieldCanBeAddedAndThenRemoved) {
   const auto cases = field_cases(ns());
   ASSERT_GE(cases.size(), 15u) << "every-field.yaml sets every optional field";
 
-  std::string with_all;
-  for (const auto& c : cases) with_all += c.with.serialize() + "\n";
-  kubectl_apply(with_all);
-  for (const auto& c : cases) {
-    std::optional<std::string> why;
-    EXPECT_TRUE(wait_until(kConverge, [&] { return !(why = mismatch(ns(), c.with)); }))
-        << c.field << " added: " << why.value_or("") << "\n"
-        << describe_conditions(get("workerjob", c.name));
-  }
-
+  // Applies one manifest of every case at once and waits for the operator to catch up with each.
+  const auto apply_and_converge = [&](value FieldCase::*manifest, const char* what) {
+    std::string all;
+    for (const auto& c : cases) all += (c.*manifest).serialize() + "\n";
+    kubectl_apply(all);
+    for (const auto& c : cases) {
+      std::optional<std::string> why;
+      EXPECT_TRUE(wait_until(kConverge, [&] { return !(why = mismatch(ns(), c.name)); }))
+          << c.field << " " << what << ": " << why.value_or("") << "\n"
+          << describe_conditions(get("workerjob", c.name));
+    }
+  };
+  apply_and_converge(&FieldCase::with, "added");
   // Applied again without the field (kubectl apply removes what the previous apply set).
-  std::string without_all;
-  for (const auto& c : cases) without_all += c.without.serialize() + "\n";
-  kubectl_apply(without_all);
+  apply_and_converge(&FieldCase::without, "removed");
   for (const auto& c : cases) {
-    std::optional<std::string> why;
-    EXPECT_TRUE(wait_until(kConverge, [&] { return !(why = mismatch(ns(), c.without)); }))
-        << c.field << " removed: " << why.value_or("") << "\n"
-        << describe_conditions(get("workerjob", c.name));
     const value live = get("deployment", c.name);
     std::vector<std::vector<std::string>> gone;
     std::vector<std::string> path;
@@ -211,7 +203,7 @@ TEST_F(OperatorTest, NormalisedValuesConvergeWithOneWrite) {
   wj["spec"]["template"] = value::parse(R"({"tolerations":[{"key":"","operator":"Exists"}]})");
   kubectl_apply(wj.serialize());
   std::optional<std::string> why;
-  ASSERT_TRUE(wait_until(kConverge, [&] { return !(why = mismatch(ns(), wj)); })) << why.value_or("");
+  ASSERT_TRUE(wait_until(kConverge, [&] { return !(why = mismatch(ns(), "normalised")); })) << why.value_or("");
 
   const std::string deployment_writes = R"(rest_client_requests_total{verb="apply",resource="deployments")";
   const std::string reconciles = R"(controller_runtime_reconcile_total{controller="workerjob")";
@@ -386,23 +378,27 @@ TEST_F(OperatorTest, AQuietMinuteCostsNoWrites) {
         << name << ":\n"
         << describe_conditions(get("workerjob", name));
   }
-  // Let the Deployment controller's own status writes and the first Events die down.
-  const auto unquiet = [&](const std::map<std::string, double>& a, const std::map<std::string, double>& b) {
-    for (const auto& [series, count] : b) {
-      const auto was = a.find(series);
-      if (!allowed_when_quiet(series) && count != (was == a.end() ? 0.0 : was->second)) return series;
+  // Let the Deployment controller's own status writes and the first Events die down: wait until the
+  // requests that a quiet operator must not make have stayed the same for 5 s.
+  const auto disallowed = [&] {
+    std::map<std::string, double> out;
+    for (auto& [series, count] : requests(operator_->metrics())) {
+      if (!allowed_when_quiet(series)) out.emplace(series, count);
     }
-    return std::string();
+    return out;
   };
+  auto last = disallowed();
+  auto last_change = std::chrono::steady_clock::now();
   ASSERT_TRUE(wait_until(kConverge, [&] {
-    const auto before = requests(operator_->metrics());
-    std::this_thread::sleep_for(5s);
-    return unquiet(before, requests(operator_->metrics())).empty();
+    if (auto now = disallowed(); now != last) {
+      last = std::move(now);
+      last_change = std::chrono::steady_clock::now();
+    }
+    return std::chrono::steady_clock::now() - last_change >= 5s;
   }));
 
   const auto before = requests(operator_->metrics());
-  const auto quiet_until = std::chrono::steady_clock::now() + 60s;
-  wait_until(61s, [&] { return std::chrono::steady_clock::now() >= quiet_until; });  // the quiet minute itself
+  std::this_thread::sleep_for(60s);  // the quiet minute itself: an observation window, not a wait
   const auto after = requests(operator_->metrics());
   for (const auto& [series, count] : after) {
     if (allowed_when_quiet(series)) continue;
