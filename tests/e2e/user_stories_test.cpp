@@ -28,9 +28,11 @@ class UserStory : public ::testing::Test {
   void SetUp() override {
     ns_ = std::make_unique<TestNamespace>("story");
     db_ = std::make_unique<ClusterPostgres>(ns_->name());
+    applies_before_ = operator_applies();
   }
 
   void TearDown() override {
+    expect_at_most_one_deployment_write_per_change();
     if (HasFailure()) {
       std::cerr << "--- kubectl get wj,deploy,pods -n " << ns() << "\n"
                 << kubectl({"get", "wj,deploy,pods", "-n", ns(), "-o", "wide"}).out << "--- operator logs\n"
@@ -41,6 +43,42 @@ class UserStory : public ::testing::Test {
   }
 
   const std::string& ns() const { return ns_->name(); }
+
+  // Every story, whatever it did (and the deleting one before it deletes): the deployed operator's
+  // successful Deployment applies since the story began are at most the changes the story's Deployments
+  // went through. The stories hold the ctest resource lock deployed_operator_writes, so no other test's
+  // Deployments count here. Skipped once a Deployment was deleted (its generations are gone).
+  void expect_at_most_one_deployment_write_per_change() {
+    if (applies_before_.empty()) return;  // SetUp failed on it
+    try {
+      // The metrics first: a write counted there has already raised its Deployment's generation.
+      const auto after = operator_applies();
+      const auto changes = deployment_changes(ns());
+      if (!changes) return;
+      const double writes = applies_between(applies_before_, after);
+      std::cout << "Deployment writes " << writes << ", changes " << *changes << "\n";
+      EXPECT_LE(writes, *changes) << "the operator applied the story's Deployments more often than they changed";
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "cannot count the operator's Deployment writes: " << e.what();
+    }
+  }
+
+  // The deployed operator's applies per pod; a pod a story killed answers again once restarted.
+  static std::vector<OperatorPodApplies> operator_applies() {
+    std::vector<OperatorPodApplies> out;
+    std::string unreadable;
+    const bool read = wait_until(kConverge, [&] {
+      try {
+        out = deployed_operator_applies();
+        return true;
+      } catch (const std::exception& e) {
+        unreadable = e.what();
+        return false;
+      }
+    });
+    if (!read) throw std::runtime_error(unreadable);
+    return out;
+  }
 
   // demo.sleep on `table`, one replica: it enqueues produce_per_second records itself and processes
   // them, sleeping a little for each; extra_config adds or overrides keys (crash_after, leak_mb_per_second).
@@ -107,6 +145,7 @@ class UserStory : public ::testing::Test {
 
   std::unique_ptr<TestNamespace> ns_;
   std::unique_ptr<ClusterPostgres> db_;
+  std::vector<OperatorPodApplies> applies_before_;
 };
 
 TEST_F(UserStory, ATeamAppliesAWorkerJobAndSeesItsRecordsProcessed) {
@@ -170,6 +209,8 @@ TEST_F(UserStory, ResourcesConfigScalingPausingAndDeletionDoWhatTheContractSays)
       << "expected no pods and Ready=False/Paused\n"
       << seen("tuned");
   EXPECT_EQ(at(get("deployment", "tuned"), "spec.replicas"), value(0));
+
+  expect_at_most_one_deployment_write_per_change();  // the last count: deletion takes the generations
 
   // Deletion: the Deployment and the ConfigMap go with the WorkerJob.
   const auto del = kubectl({"delete", "wj", "tuned", "-n", ns(), "--wait=true", "--timeout=60s"});

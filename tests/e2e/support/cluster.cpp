@@ -240,6 +240,16 @@ double metric_sum(const std::string& text, const std::string& series_prefix) {
   return total;
 }
 
+double deployment_applies(const std::string& metrics_text) {
+  double writes = 0;
+  for (const char* code : {"200", "201"}) {
+    writes +=
+        metric_sum(metrics_text, std::string(R"(rest_client_requests_total{verb="apply",resource="deployments",)") +
+                                     "code=\"" + code + "\"");
+  }
+  return writes;
+}
+
 OperatorProcess::OperatorProcess(const std::string& ns, std::vector<std::string> extra_args)
     : ns_(ns),
       extra_args_(std::move(extra_args)),

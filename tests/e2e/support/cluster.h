@@ -93,4 +93,8 @@ class OperatorProcess {
 // The sum of the samples in Prometheus `text` whose series starts with `series_prefix`.
 double metric_sum(const std::string& text, const std::string& series_prefix);
 
+// The successful Deployment applies in an operator's Prometheus text (its request metrics: 200 or 201,
+// so a server no-op counts as a write).
+double deployment_applies(const std::string& metrics_text);
+
 }  // namespace wo::e2e

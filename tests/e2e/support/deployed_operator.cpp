@@ -2,6 +2,7 @@
 
 #include <signal.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -42,6 +43,32 @@ std::string operator_logs(int lines) {
     out += "--- " + name + "\n" + r.out + r.err;
   }
   return out;
+}
+
+std::vector<OperatorPodApplies> deployed_operator_applies() {
+  std::vector<OperatorPodApplies> out;
+  const value pods = operator_pods();
+  for (const auto& pod : pods.as_array()) {
+    const std::string name = at(pod, "metadata.name").as_string();
+    const auto r =
+        kubectl({"get", "--raw",
+                 "/api/v1/namespaces/" + std::string(kOperatorNamespace) + "/pods/" + name + ":8080/proxy/metrics"});
+    if (!r.ok()) throw std::runtime_error("cannot read the metrics of operator pod " + name + ": " + r.err);
+    out.push_back({at(pod, "metadata.uid").as_string(), container_restarts(value::array(std::vector<value>{pod})),
+                   deployment_applies(r.out)});
+  }
+  return out;
+}
+
+double applies_between(const std::vector<OperatorPodApplies>& before, const std::vector<OperatorPodApplies>& after) {
+  double writes = 0;
+  for (const auto& now : after) {
+    const auto then = std::find_if(before.begin(), before.end(), [&](const OperatorPodApplies& b) {
+      return b.uid == now.uid && b.restarts == now.restarts;
+    });
+    writes += then == before.end() ? now.applies : now.applies - then->applies;
+  }
+  return writes;
 }
 
 int kill9_pod_processes(const std::string& ns, const std::string& pod) {

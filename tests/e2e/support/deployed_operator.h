@@ -5,6 +5,7 @@
 #include <cpprest/json.h>
 
 #include <string>
+#include <vector>
 
 namespace wo::e2e {
 
@@ -20,6 +21,20 @@ web::json::value operator_pods();
 int operator_restarts();
 // The last log lines of every operator pod, for failure messages.
 std::string operator_logs(int lines = 30);
+
+// The deployed operator's successful Deployment applies, per pod, read from each pod's /metrics through
+// the API server's pod proxy, as the user's own monitoring would see them. Throws when a pod's metrics
+// cannot be read.
+struct OperatorPodApplies {
+  std::string uid;  // a pod replaced or restarted starts its counts again
+  int restarts = 0;
+  double applies = 0;
+};
+std::vector<OperatorPodApplies> deployed_operator_applies();
+
+// The writes between two readings, at least: a pod restarted or replaced since `before` counts from
+// zero, so what its predecessor wrote after `before` is missing.
+double applies_between(const std::vector<OperatorPodApplies>& before, const std::vector<OperatorPodApplies>& after);
 
 // SIGKILL to the processes of a pod's containers, from this machine, which is the node of the local
 // cluster (found by the container ID in /proc/<pid>/cgroup). Returns how many processes were killed: 0

@@ -127,4 +127,19 @@ int restarts_of(const std::string& ns, const std::string& name) {
   return container_restarts(pods_of(ns, name));
 }
 
+std::optional<double> deployment_changes(const std::string& ns) {
+  const value deployments =
+      kubectl_json({"get", "deployments", "-n", ns, "-l", "app.kubernetes.io/managed-by=worker-operator"});
+  const value events = kubectl_json({"get", "events", "-n", ns, "--field-selector", "reason=DeploymentCreated"});
+  double created = 0;
+  for (const auto& e : events.at("items").as_array()) {
+    created += e.has_field("count") && e.at("count").is_integer() ? e.at("count").as_integer() : 1;
+  }
+  const auto& items = deployments.at("items").as_array();
+  if (created != static_cast<double>(items.size())) return std::nullopt;
+  double generations = 0;
+  for (const auto& d : items) generations += at(d, "metadata.generation").as_number().to_double();
+  return generations;
+}
+
 }  // namespace wo::e2e

@@ -4,6 +4,7 @@
 
 #include <cpprest/json.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,11 @@ std::string describe_pods(const std::string& ns, const std::string& name);
 
 // Sum of the restart counts of every container of those pods.
 int restarts_of(const std::string& ns, const std::string& name);
+
+// The changes the operator's Deployments in ns went through: the sum of their metadata.generation (each
+// spec change, by the operator or by hand, adds one). nullopt when a Deployment was deleted meanwhile
+// (fewer live Deployments than DeploymentCreated events): its generations are gone. Throws when they
+// cannot be read.
+std::optional<double> deployment_changes(const std::string& ns);
 
 }  // namespace wo::e2e
