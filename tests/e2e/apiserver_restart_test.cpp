@@ -38,6 +38,7 @@ TEST(ApiServerRestartStory, TheOperatorResumesAndReconcilesAChangeMadeMeanwhile)
   if (restart.empty()) GTEST_SKIP() << "not the local cluster: set WO_E2E_RESTART_APISERVER to restart its API server";
 
   TestNamespace ns("restart");
+  const auto applies_before = deployed_operator_applies();
   kubectl_apply(workerjob_manifest(ns.name(), "steady", "demo.sleep").serialize());
   ASSERT_TRUE(wait_until(60s, [&] { return kubectl({"get", "deployment", "steady", "-n", ns.name()}).ok(); }));
   const int restarts_before = operator_restarts();
@@ -82,6 +83,12 @@ TEST(ApiServerRestartStory, TheOperatorResumesAndReconcilesAChangeMadeMeanwhile)
       << "expected every operator replica Ready again\n"
       << operator_logs();
   std::cout << "operator container restarts during the story: " << operator_restarts() - restarts_before << "\n";
+
+  // A restart costs no extra write: at most one Deployment write per change (a pod restarted meanwhile
+  // counts from zero).
+  const WritesAndChanges count = deployment_writes_since(applies_before, ns.name());
+  ASSERT_TRUE(count.changes) << "the story deletes no Deployment";
+  EXPECT_LE(count.writes, *count.changes) << "the operator applied the Deployment more often than it changed";
 }
 
 }  // namespace

@@ -28,7 +28,7 @@ class UserStory : public ::testing::Test {
   void SetUp() override {
     ns_ = std::make_unique<TestNamespace>("story");
     db_ = std::make_unique<ClusterPostgres>(ns_->name());
-    applies_before_ = operator_applies();
+    applies_before_ = deployed_operator_applies();
   }
 
   void TearDown() override {
@@ -51,33 +51,14 @@ class UserStory : public ::testing::Test {
   void expect_at_most_one_deployment_write_per_change() {
     if (applies_before_.empty()) return;  // SetUp failed on it
     try {
-      // The metrics first: a write counted there has already raised its Deployment's generation.
-      const auto after = operator_applies();
-      const auto changes = deployment_changes(ns());
-      if (!changes) return;
-      const double writes = applies_between(applies_before_, after);
-      std::cout << "Deployment writes " << writes << ", changes " << *changes << "\n";
-      EXPECT_LE(writes, *changes) << "the operator applied the story's Deployments more often than they changed";
+      const WritesAndChanges count = deployment_writes_since(applies_before_, ns());
+      if (!count.changes) return;
+      std::cout << "Deployment writes " << count.writes << ", changes " << *count.changes << "\n";
+      EXPECT_LE(count.writes, *count.changes)
+          << "the operator applied the story's Deployments more often than they changed";
     } catch (const std::exception& e) {
       ADD_FAILURE() << "cannot count the operator's Deployment writes: " << e.what();
     }
-  }
-
-  // The deployed operator's applies per pod; a pod a story killed answers again once restarted.
-  static std::vector<OperatorPodApplies> operator_applies() {
-    std::vector<OperatorPodApplies> out;
-    std::string unreadable;
-    const bool read = wait_until(kConverge, [&] {
-      try {
-        out = deployed_operator_applies();
-        return true;
-      } catch (const std::exception& e) {
-        unreadable = e.what();
-        return false;
-      }
-    });
-    if (!read) throw std::runtime_error(unreadable);
-    return out;
   }
 
   // demo.sleep on `table`, one replica: it enqueues produce_per_second records itself and processes

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "support/cluster.h"
+#include "support/workerjobs.h"
 
 namespace wo::e2e {
 
@@ -45,7 +46,8 @@ std::string operator_logs(int lines) {
   return out;
 }
 
-std::vector<OperatorPodApplies> deployed_operator_applies() {
+namespace {
+std::vector<OperatorPodApplies> read_operator_applies() {
   std::vector<OperatorPodApplies> out;
   const value pods = operator_pods();
   for (const auto& pod : pods.as_array()) {
@@ -59,6 +61,23 @@ std::vector<OperatorPodApplies> deployed_operator_applies() {
   }
   return out;
 }
+}  // namespace
+
+std::vector<OperatorPodApplies> deployed_operator_applies() {
+  std::vector<OperatorPodApplies> out;
+  std::string unreadable;
+  const bool read = wait_until(std::chrono::minutes(1), [&] {
+    try {
+      out = read_operator_applies();
+      return true;
+    } catch (const std::exception& e) {
+      unreadable = e.what();
+      return false;
+    }
+  });
+  if (!read) throw std::runtime_error(unreadable);
+  return out;
+}
 
 double applies_between(const std::vector<OperatorPodApplies>& before, const std::vector<OperatorPodApplies>& after) {
   double writes = 0;
@@ -69,6 +88,13 @@ double applies_between(const std::vector<OperatorPodApplies>& before, const std:
     writes += then == before.end() ? now.applies : now.applies - then->applies;
   }
   return writes;
+}
+
+WritesAndChanges deployment_writes_since(const std::vector<OperatorPodApplies>& before, const std::string& ns) {
+  WritesAndChanges out;
+  out.writes = applies_between(before, deployed_operator_applies());
+  out.changes = deployment_changes(ns);
+  return out;
 }
 
 int kill9_pod_processes(const std::string& ns, const std::string& pod) {

@@ -4,6 +4,7 @@
 
 #include <cpprest/json.h>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -23,8 +24,8 @@ int operator_restarts();
 std::string operator_logs(int lines = 30);
 
 // The deployed operator's successful Deployment applies, per pod, read from each pod's /metrics through
-// the API server's pod proxy, as the user's own monitoring would see them. Throws when a pod's metrics
-// cannot be read.
+// the API server's pod proxy, as the user's own monitoring would see them. A pod that does not answer
+// (restarting after a kill) is asked again for up to a minute; then this throws.
 struct OperatorPodApplies {
   std::string uid;  // a pod replaced or restarted starts its counts again
   int restarts = 0;
@@ -35,6 +36,15 @@ std::vector<OperatorPodApplies> deployed_operator_applies();
 // The writes between two readings, at least: a pod restarted or replaced since `before` counts from
 // zero, so what its predecessor wrote after `before` is missing.
 double applies_between(const std::vector<OperatorPodApplies>& before, const std::vector<OperatorPodApplies>& after);
+
+// What a test compares: the deployed operator's Deployment writes since `before` (at least) and the changes
+// of the Deployments in ns (deployment_changes: nullopt once one was deleted). The metrics are read first:
+// a write counted there has already raised its Deployment's generation.
+struct WritesAndChanges {
+  double writes = 0;
+  std::optional<double> changes;
+};
+WritesAndChanges deployment_writes_since(const std::vector<OperatorPodApplies>& before, const std::string& ns);
 
 // SIGKILL to the processes of a pod's containers, from this machine, which is the node of the local
 // cluster (found by the container ID in /proc/<pid>/cgroup). Returns how many processes were killed: 0
