@@ -38,7 +38,12 @@ bool CancelToken::cancel(CancelReason reason) const {
     state_->reason = reason;
   }
   state_->cv.notify_all();
+  state_->stop.request_stop();  // outside the lock: it runs the stop callbacks
   return true;
+}
+
+std::stop_token CancelToken::stop_token() const {
+  return state_->stop.get_token();
 }
 
 bool CancelToken::wait_for(std::chrono::milliseconds d) const {

@@ -8,6 +8,7 @@
 #include <memory>
 #include <mutex>
 #include <stdexcept>
+#include <stop_token>
 #include <string_view>
 
 namespace wo::worker {
@@ -32,12 +33,15 @@ class CancelToken {
   // Sleeps up to d; returns true (early) once cancelled. Use instead of sleep_for in handlers.
   bool wait_for(std::chrono::milliseconds d) const;
   void throw_if_cancelled() const;
+  // Requested once the token is cancelled: for code that takes a std::stop_token (wo::subprocess::run).
+  std::stop_token stop_token() const;
 
  private:
   struct State {
     std::mutex mu;
     std::condition_variable cv;
     CancelReason reason = CancelReason::none;
+    std::stop_source stop;
   };
   std::shared_ptr<State> state_;
 };

@@ -8,8 +8,8 @@
 
 #include "core/config.h"
 #include "core/registry.h"
-#include "jobs/builtin/subprocess.h"
 #include "queue/queue_job.h"
+#include "wo/subprocess.h"
 
 namespace wo::jobs {
 namespace {
@@ -47,7 +47,7 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
   r.finish();
   // Resolved once, at startup: a command that cannot run fails startup (InvalidConfig) instead of every
   // record at runtime.
-  std::optional<std::string> program = find_executable(command[0]);
+  std::optional<std::string> program = wo::subprocess::find_executable(command[0]);
   if (!program) {
     const char* path = std::getenv("PATH");  // NOLINT(concurrency-mt-unsafe): the worker never modifies its environment
     throw wo::worker::ConfigError("command[0]",
@@ -70,7 +70,13 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
     std::vector<std::string> env = base_env;
     env.insert(env.end(), {"WORKER_QUEUE=" + table, "WORKER_RECORD_ID=" + std::to_string(rec.id),
                            "WORKER_ATTEMPT=" + std::to_string(rec.num_failures + 1)});
-    SubprocessResult res = run_subprocess(program, command, env, rec.payload, output_limit, token);
+    wo::subprocess::Command c;
+    c.program = program;
+    c.argv = command;
+    c.env = std::move(env);
+    c.input = rec.payload;
+    c.output_limit = output_limit;
+    const wo::subprocess::Result res = wo::subprocess::run(c, token.stop_token());
     // A command that exited by itself decides its outcome, even if a cancellation arrived just after;
     // one that was stopped on the token ends by the token's reason, whatever its exit status.
     if (res.stopped) token.throw_if_cancelled();
