@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "kube/object.h"
+#include "kube/time.h"
 #include "wo/log.h"
 #include "wo/text.h"
 #include "workerjob/drift.h"
@@ -49,7 +50,7 @@ std::chrono::milliseconds blocked_recheck(const api::WorkerJobStatus& status) {
   constexpr std::chrono::seconds kMin{2}, kMax{300};
   std::chrono::seconds blocked_for{0};
   if (const api::Condition* d = find_condition(status, "Degraded")) {
-    if (const auto since = parse_time(d->last_transition_time)) {
+    if (const auto since = kube::parse_time(d->last_transition_time)) {
       blocked_for = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now() - *since);
     }
   }
@@ -62,7 +63,7 @@ std::string memo_key(const kube::ResourceRef& resource, const std::string& ns, c
 }
 
 std::string now_text() {
-  return format_time(std::chrono::system_clock::now());
+  return kube::format_time(std::chrono::system_clock::now());
 }
 
 }  // namespace

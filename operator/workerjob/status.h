@@ -63,9 +63,4 @@ api::WorkerJobStatus derive_status(const api::WorkerJob& job, const Observed& ob
 // True when two statuses differ in anything worth a write (status is written only when it changes).
 bool status_changed(const api::WorkerJobStatus& a, const api::WorkerJobStatus& b);
 
-// RFC 3339 UTC, second precision ("2026-11-28T03:57:51Z").
-std::string format_time(std::chrono::system_clock::time_point t);
-// Parses RFC 3339 ("...Z", "+hh:mm", fractional seconds); nullopt when malformed.
-std::optional<std::chrono::system_clock::time_point> parse_time(std::string_view text);
-
 }  // namespace wo::workerjob
