@@ -283,8 +283,8 @@ web::http::http_response Client::send(const Request& rq, bool watch, const Bound
     }
     note_transport(false);
     observe(rq, std::to_string(resp.status_code()), std::chrono::steady_clock::now() - start);
-    if (resp.status_code() == web::http::status_codes::Unauthorized && !config_.token.path().empty() && !retried_auth) {
-      retried_auth = true;  // the token file may have rotated since we last read it
+    if (resp.status_code() == web::http::status_codes::Unauthorized && config_.token.refreshable() && !retried_auth) {
+      retried_auth = true;  // the token file may have rotated, or the plugin's token been revoked, since we read it
       config_.token.invalidate();
       continue;
     }

@@ -93,6 +93,52 @@ struct Walk {
   }
 };
 
+// users[].user.exec, checked as client-go checks it.
+ExecPlugin exec_plugin(const Walk& w, const YAML::Node& exec, const std::string& field) {
+  if (!exec.IsMap()) throw ConfigError(w.where(field) + " must be a map");
+  ExecPlugin p;
+  p.origin = w.where(field);
+  p.api_version = w.scalar(exec, "apiVersion", field);
+  if (p.api_version.empty()) throw ConfigError(w.where(field + ".apiVersion") + " is missing");
+  p.command = w.scalar(exec, "command", field);
+  if (p.command.empty()) throw ConfigError(w.where(field + ".command") + " is missing");
+  p.directory = w.dir.string();
+  if (const YAML::Node args = exec["args"]; args && !args.IsNull()) {
+    if (!args.IsSequence()) throw ConfigError(w.where(field + ".args") + " must be a list of strings");
+    for (std::size_t i = 0; i < args.size(); ++i) {
+      if (!args[i].IsScalar())
+        throw ConfigError(w.where(field + ".args[" + std::to_string(i) + "]") + " must be a string");
+      p.args.push_back(args[i].Scalar());
+    }
+  }
+  if (const YAML::Node env = exec["env"]; env && !env.IsNull()) {
+    if (!env.IsSequence()) throw ConfigError(w.where(field + ".env") + " must be a list of {name, value}");
+    for (std::size_t i = 0; i < env.size(); ++i) {
+      const std::string at = field + ".env[" + std::to_string(i) + "]";
+      if (!env[i].IsMap()) throw ConfigError(w.where(at) + " must be a map with name and value");
+      const std::string name = w.scalar(env[i], "name", at);
+      if (name.empty() || name.find('=') != std::string::npos) {
+        throw ConfigError(w.where(at + ".name") + " must be a variable name");
+      }
+      p.env.emplace_back(name, w.scalar(env[i], "value", at));
+    }
+  }
+  p.interactive_mode = w.scalar(exec, "interactiveMode", field);
+  if (p.interactive_mode.empty() && p.api_version == "client.authentication.k8s.io/v1") {
+    throw ConfigError(w.where(field + ".interactiveMode") + " is required for " + p.api_version +
+                      " (Never, IfAvailable or Always)");
+  }
+  if (!p.interactive_mode.empty() && p.interactive_mode != "Never" && p.interactive_mode != "IfAvailable" &&
+      p.interactive_mode != "Always") {
+    throw ConfigError(w.where(field + ".interactiveMode") + " \"" + p.interactive_mode +
+                      "\" is not one of Never, IfAvailable, Always");
+  }
+  p.install_hint = w.scalar(exec, "installHint", field);
+  const std::string cluster_info = w.scalar(exec, "provideClusterInfo", field);
+  p.provide_cluster_info = cluster_info == "true" || cluster_info == "True" || cluster_info == "TRUE";
+  return p;
+}
+
 }  // namespace
 
 // --- TokenSource ---
@@ -112,6 +158,14 @@ TokenSource TokenSource::from_file(std::string path, std::chrono::steady_clock::
   return t;
 }
 
+TokenSource TokenSource::from_exec(ExecPlugin plugin, ExecClusterInfo cluster) {
+  TokenSource t;
+  t.exec_ = std::make_shared<const ExecPlugin>(std::move(plugin));
+  t.exec_cluster_ = std::move(cluster);
+  t.stale_ = true;
+  return t;
+}
+
 TokenSource::TokenSource(const TokenSource& other) {
   *this = other;
 }
@@ -124,12 +178,20 @@ TokenSource& TokenSource::operator=(const TokenSource& other) {
   refresh_ = other.refresh_;
   read_at_ = other.read_at_;
   stale_ = other.stale_;
+  exec_ = other.exec_;
+  exec_cluster_ = other.exec_cluster_;
+  expires_ = other.expires_;
   return *this;
 }
 
 std::string TokenSource::token() {
   std::lock_guard lock(mu_);
-  if (path_.empty()) return token_;
+  if (exec_) return token_from_exec();
+  if (!path_.empty()) return token_from_file();
+  return token_;
+}
+
+std::string TokenSource::token_from_file() {
   const auto now = std::chrono::steady_clock::now();
   if (stale_ || now - read_at_ >= refresh_) {
     std::string fresh;
@@ -153,9 +215,21 @@ std::string TokenSource::token() {
   return token_;
 }
 
+std::string TokenSource::token_from_exec() {
+  const bool expiring = expires_ && std::chrono::system_clock::now() + kExpiryMargin >= *expires_;
+  if (stale_ || token_.empty() || expiring) {
+    // The plugin runs with mu_ held: concurrent requests wait for one run instead of starting one each.
+    const ExecCredential fresh = run_exec_plugin(*exec_, exec_cluster_);
+    token_ = fresh.token;
+    expires_ = fresh.expires;
+    stale_ = false;
+  }
+  return token_;
+}
+
 void TokenSource::invalidate() {
   std::lock_guard lock(mu_);
-  if (!path_.empty()) stale_ = true;
+  if (!path_.empty() || exec_) stale_ = true;
 }
 
 // --- kubeconfig ---
@@ -211,10 +285,10 @@ Config parse_kubeconfig(const std::string& text, const std::string& origin, cons
   if (!user_name.empty()) {
     const YAML::Node user = w.named(root, "users", "user", user_name);
     const std::string u_field = "users[" + user_name + "].user";
-    for (const char* unsupported : {"exec", "auth-provider", "username", "password", "as", "as-groups"}) {
+    for (const char* unsupported : {"auth-provider", "username", "password", "as", "as-groups"}) {
       if (user[unsupported]) {
         throw ConfigError(w.where(u_field + "." + unsupported) +
-                          " is not supported (use a client certificate, token or tokenFile)");
+                          " is not supported (use a client certificate, token, tokenFile or exec)");
       }
     }
     cfg.client_cert_pem = w.data_or_file(user, "client-certificate", u_field);
@@ -222,7 +296,13 @@ Config parse_kubeconfig(const std::string& text, const std::string& origin, cons
     if (cfg.client_cert_pem.empty() != cfg.client_key_pem.empty()) {
       throw ConfigError(w.where(u_field) + ": client-certificate and client-key must be given together");
     }
-    if (const std::string tok = w.scalar(user, "token", u_field); !tok.empty()) {
+    if (user["exec"] && !user["exec"].IsNull()) {
+      if (!w.scalar(user, "token", u_field).empty() || !w.scalar(user, "tokenFile", u_field).empty()) {
+        throw ConfigError(w.where(u_field) + ": exec and token (or tokenFile) are both set; use one");
+      }
+      cfg.token = TokenSource::from_exec(exec_plugin(w, user["exec"], u_field + ".exec"), {cfg.server, cfg.ca_pem});
+      cfg.token.token();  // a plugin that cannot give a token fails at startup, with its message
+    } else if (const std::string tok = w.scalar(user, "token", u_field); !tok.empty()) {
       cfg.token = TokenSource::fixed(tok);
     } else if (const std::string file = w.scalar(user, "tokenFile", u_field); !file.empty()) {
       cfg.token = TokenSource::from_file(w.resolve(file));

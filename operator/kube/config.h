@@ -5,9 +5,13 @@
 #pragma once
 
 #include <chrono>
+#include <memory>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
+
+#include "kube/exec_credential.h"
 
 namespace wo::kube {
 
@@ -15,30 +19,43 @@ struct ConfigError : std::runtime_error {
   using std::runtime_error::runtime_error;
 };
 
-// A bearer token: fixed, or read from a file that is replaced as it rotates (projected service-account
-// tokens). The file is re-read at most every refresh_interval, and at once after invalidate() (a 401).
+// A bearer token: fixed, read from a file that is replaced as it rotates (projected service-account
+// tokens), or printed by an exec credential plugin. The file is re-read at most every refresh_interval;
+// the plugin runs again shortly before its token expires. Both happen at once after invalidate() (a 401).
 class TokenSource {
  public:
   TokenSource() = default;
   static TokenSource fixed(std::string token);
   static TokenSource from_file(std::string path,
                                std::chrono::steady_clock::duration refresh_interval = std::chrono::seconds(60));
+  static TokenSource from_exec(ExecPlugin plugin, ExecClusterInfo cluster);
   TokenSource(const TokenSource& other);
   TokenSource& operator=(const TokenSource& other);
 
-  bool empty() const { return token_.empty() && path_.empty(); }
+  bool empty() const { return token_.empty() && path_.empty() && !exec_; }
   const std::string& path() const { return path_; }
-  // The current token; throws ConfigError when the file cannot be read or is empty.
+  // A file or a plugin: a 401 may be cured by asking again.
+  bool refreshable() const { return !path_.empty() || exec_ != nullptr; }
+  // The current token; throws ConfigError when the file cannot be read or is empty, or the plugin fails.
   std::string token();
-  // Forces the next token() to re-read the file (after the API server answered 401).
+  // Forces the next token() to re-read the file or run the plugin again (after the API server answered 401).
   void invalidate();
 
+  // A plugin's token is renewed this long before it expires, so that no request carries one expiring on the way.
+  static constexpr std::chrono::seconds kExpiryMargin{10};
+
  private:
+  std::string token_from_file();  // mu_ held
+  std::string token_from_exec();  // mu_ held
+
   mutable std::mutex mu_;
   std::string token_, path_;
   std::chrono::steady_clock::duration refresh_{std::chrono::seconds(60)};
   std::chrono::steady_clock::time_point read_at_{};
   bool stale_ = true;
+  std::shared_ptr<const ExecPlugin> exec_;
+  ExecClusterInfo exec_cluster_;
+  std::optional<std::chrono::system_clock::time_point> expires_;
 };
 
 struct Config {

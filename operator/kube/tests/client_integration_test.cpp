@@ -1,7 +1,8 @@
 // The REST client against the local control plane: CRUD, errors mapped to Status, pagination, SSA,
-// merge patch, delete preconditions, metrics, token files re-read on 401.
+// merge patch, delete preconditions, metrics, token files re-read on 401, exec credential plugins.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "cluster_env.h"
@@ -18,6 +19,36 @@ using web::json::value;
 
 class ClientIT : public ::testing::Test {
  protected:
+  // A token of a new service account in the test namespace, from the TokenRequest API (the admin
+  // kubeconfig uses a client certificate). The account has no RBAC: requests with it get 403 or 404.
+  std::string service_account_token(const std::string& name) {
+    value sa = value::object();
+    sa["apiVersion"] = value::string("v1");
+    sa["kind"] = value::string("ServiceAccount");
+    sa["metadata"]["name"] = value::string(name);
+    client->create({"", "v1", "serviceaccounts", true, "ServiceAccount"}, ns->name(), sa);
+    value tr = value::object();
+    tr["apiVersion"] = value::string("authentication.k8s.io/v1");
+    tr["kind"] = value::string("TokenRequest");
+    tr["spec"]["expirationSeconds"] = value::number(600);
+    // POST /api/v1/namespaces/<ns>/serviceaccounts/<name>/token
+    // (a subresource create, spelled as a plural path: create() takes no name/subresource)
+    const ResourceRef token_sub{"", "v1", "serviceaccounts/" + name + "/token", true};
+    return client->create(token_sub, ns->name(), tr).at("status").at("token").as_string();
+  }
+
+  // Expects a request as the service account `name`: authenticated (no 401), refused by RBAC.
+  void expect_authenticated_as(Client& as, const std::string& name) {
+    try {
+      as.get(kConfigMaps, ns->name(), "anything");
+      FAIL() << "expected 403 (authenticated, no RBAC) or 404";
+    } catch (const ApiError& e) {
+      EXPECT_FALSE(e.is_unauthorized()) << e.what();
+      EXPECT_TRUE(e.is_forbidden() || e.is_not_found()) << e.what();
+      EXPECT_NE(e.message().find("system:serviceaccount:" + ns->name() + ":" + name), std::string::npos) << e.what();
+    }
+  }
+
   metrics::Registry registry;
   std::unique_ptr<Client> client;
   std::unique_ptr<TestNamespace> ns;
@@ -209,22 +240,7 @@ TEST_F(ClientIT, SafeWritesSurviveAClosedKeepAliveConnection) {
 
 // A token file replaced while the client runs is used at once after a 401, without a restart.
 TEST_F(ClientIT, ReplacedTokenFileIsPickedUp) {
-  // A service account token from the TokenRequest API (the admin kubeconfig uses a client certificate).
-  value sa = value::object();
-  sa["apiVersion"] = value::string("v1");
-  sa["kind"] = value::string("ServiceAccount");
-  sa["metadata"]["name"] = value::string("tokens");
-  client->create({"", "v1", "serviceaccounts", true, "ServiceAccount"}, ns->name(), sa);
-  value tr = value::object();
-  tr["apiVersion"] = value::string("authentication.k8s.io/v1");
-  tr["kind"] = value::string("TokenRequest");
-  tr["spec"]["expirationSeconds"] = value::number(600);
-  // POST /api/v1/namespaces/<ns>/serviceaccounts/tokens/token
-  // (a subresource create, spelled as a plural path: create() takes no name/subresource)
-  const ResourceRef token_sub{"", "v1", "serviceaccounts/tokens/token", true};
-  const value issued = client->create(token_sub, ns->name(), tr);
-  const std::string good = issued.at("status").at("token").as_string();
-
+  const std::string good = service_account_token("tokens");
   TempDir dir;
   const std::string path = dir.write("token", "not-a-valid-token");
   Config c = test_cluster_config();
@@ -240,14 +256,42 @@ TEST_F(ClientIT, ReplacedTokenFileIsPickedUp) {
   }
   dir.write("token.new", good);
   std::filesystem::rename(dir.file("token.new"), path);
-  try {
-    by_token.get(kConfigMaps, ns->name(), "anything");
-    FAIL() << "expected 403 (authenticated, no RBAC) or 404";
-  } catch (const ApiError& e) {
-    EXPECT_FALSE(e.is_unauthorized()) << e.what();
-    EXPECT_TRUE(e.is_forbidden() || e.is_not_found()) << e.what();
-    EXPECT_NE(e.message().find("system:serviceaccount:" + ns->name() + ":tokens"), std::string::npos) << e.what();
-  }
+  expect_authenticated_as(by_token, "tokens");
+}
+
+// A kubeconfig whose user is an exec credential plugin, as EKS, GKE and AKS write them: the plugin's
+// token reaches the API server, is kept while valid, and a 401 makes the client run the plugin again.
+TEST_F(ClientIT, ExecPluginTokenIsUsedAndRenewedAfterA401) {
+  TempDir dir;
+  dir.write("token", "not-a-valid-token");
+  const std::string plugin = dir.write("plugin.sh", R"sh(#!/bin/sh
+dir=$(dirname "$0")
+echo run >> "$dir/runs"
+printf '{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential","status":{"token":"%s"}}' "$(cat "$dir/token")"
+)sh");
+  std::filesystem::permissions(plugin, std::filesystem::perms::owner_all);
+  const Config admin = test_cluster_config();
+  const std::string kubeconfig =
+      "apiVersion: v1\nkind: Config\ncurrent-context: c\n"
+      "contexts:\n- name: c\n  context: {cluster: k, user: u}\n"
+      "clusters:\n- name: k\n  cluster:\n    server: " +
+      admin.server + "\n    certificate-authority-data: " + base64(admin.ca_pem) +
+      "\nusers:\n- name: u\n  user:\n    exec:\n"
+      "      apiVersion: client.authentication.k8s.io/v1\n"
+      "      command: ./plugin.sh\n"
+      "      interactiveMode: Never\n";
+  Config c = parse_kubeconfig(kubeconfig, dir.write("config", kubeconfig));
+  Client by_plugin(c);
+  const auto runs = [&] {
+    const std::string text = read_file(dir.file("runs"));
+    return std::count(text.begin(), text.end(), '\n');
+  };
+  EXPECT_EQ(runs(), 1);  // at load, with the invalid token
+  dir.write("token", service_account_token("plugin"));
+  expect_authenticated_as(by_plugin, "plugin");  // a 401 first, then the plugin's new token
+  EXPECT_EQ(runs(), 2);
+  expect_authenticated_as(by_plugin, "plugin");
+  EXPECT_EQ(runs(), 2) << "a token without an expiry is kept until a 401";
 }
 
 }  // namespace

@@ -123,7 +123,10 @@ TEST(Kubeconfig, BadFilesNameTheFileAndField) {
   expect_error(kubeconfig("", "    token: t\n"), {"clusters[local].cluster", "certificate-authority"});
   expect_error(kubeconfig(ca_data() + "    insecure-skip-tls-verify: true\n", "    token: t\n"),
                {"insecure-skip-tls-verify", "refusing"});
-  expect_error(kubeconfig(ca_data(), "    exec:\n      command: aws\n"), {"users[admin].user.exec", "not supported"});
+  expect_error(kubeconfig(ca_data(), "    exec:\n      command: aws\n"),
+               {"users[admin].user.exec.apiVersion", "missing"});
+  expect_error(kubeconfig(ca_data(), "    auth-provider: {name: gcp}\n"),
+               {"users[admin].user.auth-provider", "not supported"});
   expect_error(kubeconfig(ca_data(), "    auth-provider: {name: oidc}\n"), {"auth-provider", "not supported"});
   expect_error(kubeconfig(ca_data(), "    client-certificate-data: " + base64(kPem) + "\n"),
                {"users[admin].user", "together"});
