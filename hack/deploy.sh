@@ -30,7 +30,7 @@ fi
 say "cluster: $(kc config view --minify -o jsonpath='{.clusters[0].cluster.server}') (KUBECONFIG=$KUBECONFIG)"
 existed=0
 kc -n "$namespace" get deployment/worker-operator >/dev/null 2>&1 && existed=1
-say "kubectl apply -k manifests/ (CRD, namespace $namespace, RBAC, operator Deployment, metrics Service)"
+say "kubectl apply -k manifests/ (CRD, namespace $namespace, RBAC, team roles, operator Deployment, metrics Service)"
 # The CRD must be Established before anything refers to it; apply -k sends it first (kustomize orders
 # CRDs before other kinds).
 kc apply -k "$cluster_root/manifests/"

@@ -14,11 +14,12 @@ kubectl=${KUBECTL:-$kubectl_bin}
 kc() { "$kubectl" "$@"; }
 
 kc get --raw /readyz >/dev/null 2>&1 || { echo "undeploy: no API server answers at $KUBECONFIG" >&2; exit 1; }
-# The namespace takes the Deployment, Service, ServiceAccount, Role and RoleBinding with it; the two
+# The namespace takes the Deployment, Service, ServiceAccount, Role and RoleBinding with it; the
 # cluster-scoped RBAC objects go by name. (A label selector cannot tell them from the CRD, which carries
-# the same app.kubernetes.io labels.)
-say "deleting the namespace worker-operator-system and the ClusterRole(Binding) worker-operator"
-kc delete --ignore-not-found --wait=true clusterrolebinding/worker-operator clusterrole/worker-operator
+# the same app.kubernetes.io labels.) The team roles go too: edit and view lose the WorkerJob rights.
+say "deleting the namespace worker-operator-system, the ClusterRole(Binding) worker-operator and the team roles"
+kc delete --ignore-not-found --wait=true clusterrolebinding/worker-operator clusterrole/worker-operator \
+  clusterrole/workerjob-editor clusterrole/workerjob-viewer
 kc delete --ignore-not-found --wait=true namespace/worker-operator-system
 if [[ ${UNDEPLOY_CRD:-0} == 1 ]]; then
   say "deleting the CRD workerjobs.worker.dev and with it every WorkerJob"
