@@ -173,9 +173,11 @@ OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency) {
   auto workerjobs = watch(client, wo::workerjob::workerjobs_resource(), ns.name(), workerjobs_converged, converged);
   op.start();
   // The burst starts once the operator's caches have synced (start-up is not part of the figure).
-  if (!wo::e2e::wait_until(60s, [&] {
-        return wo::e2e::run({"curl", "-sf", "http://127.0.0.1:" + std::to_string(health_port) + "/readyz"}).ok();
-      })) {
+  if (!wo::e2e::wait_until(
+          [&] {
+            return wo::e2e::run({"curl", "-sf", "http://127.0.0.1:" + std::to_string(health_port) + "/readyz"}).ok();
+          },
+          60s, wo::e2e::kPollInterval)) {
     throw std::runtime_error("the operator was not ready within 60 s:\n" + op.log_tail());
   }
 

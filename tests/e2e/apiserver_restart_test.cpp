@@ -40,7 +40,11 @@ TEST(ApiServerRestartStory, TheOperatorResumesAndReconcilesAChangeMadeMeanwhile)
   TestNamespace ns("restart");
   const auto applies_before = deployed_operator_applies();
   kubectl_apply(workerjob_manifest(ns.name(), "steady", "demo.sleep").serialize());
-  ASSERT_TRUE(wait_until(60s, [&] { return kubectl({"get", "deployment", "steady", "-n", ns.name()}).ok(); }));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return kubectl({"get", "deployment", "steady", "-n", ns.name()}).ok();
+      },
+      60s, kPollInterval));
   const int restarts_before = operator_restarts();
 
   const auto r = run({"bash", "-c", restart});
@@ -48,24 +52,27 @@ TEST(ApiServerRestartStory, TheOperatorResumesAndReconcilesAChangeMadeMeanwhile)
   std::cout << r.out;
 
   // The change, as soon as the API server takes writes again.
-  ASSERT_TRUE(wait_until(60s, [&] {
-    return kubectl({"patch", "wj", "steady", "-n", ns.name(), "--type=merge", "-p",
-                    R"({"spec":{"resources":{"limits":{"memory":"160Mi"}}}})"})
-        .ok();
-  })) << "the API server took no write within 60 s of its restart";
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return kubectl({"patch", "wj", "steady", "-n", ns.name(), "--type=merge", "-p",
+                        R"({"spec":{"resources":{"limits":{"memory":"160Mi"}}}})"})
+            .ok();
+      },
+      60s, kPollInterval))
+      << "the API server took no write within 60 s of its restart";
   // The operator's watches back off up to 30 s while the server is away, its Lease (15 s) may have
   // lapsed and be taken again, and a watch left hung by the restart is noticed after 150 s of silence
   // (kube::ClientOptions::watch_timeout).
   value deployment;
   value workerjob;
-  EXPECT_TRUE(wait_until(240s,
-                         [&] {
-                           deployment = kubectl_json({"get", "deployment", "steady", "-n", ns.name()});
-                           workerjob = kubectl_json({"get", "workerjob", "steady", "-n", ns.name()});
-                           return at(deployment, "spec.template.spec.containers.0.resources.limits.memory") ==
-                                      value::string("160Mi") &&
-                                  at(workerjob, "status.observedGeneration") == at(workerjob, "metadata.generation");
-                         }))
+  EXPECT_TRUE(wait_until(
+      [&] {
+        deployment = kubectl_json({"get", "deployment", "steady", "-n", ns.name()});
+        workerjob = kubectl_json({"get", "workerjob", "steady", "-n", ns.name()});
+        return at(deployment, "spec.template.spec.containers.0.resources.limits.memory") == value::string("160Mi") &&
+               at(workerjob, "status.observedGeneration") == at(workerjob, "metadata.generation");
+      },
+      240s, kPollInterval))
       << "expected the change to reach the Deployment and the status after the restart; saw Deployment "
       << at(deployment, "spec.template.spec.containers.0.resources").serialize() << ", WorkerJob "
       << at(workerjob, "metadata.generation") << " / status " << at(workerjob, "status.observedGeneration") << "\n"
@@ -74,12 +81,12 @@ TEST(ApiServerRestartStory, TheOperatorResumesAndReconcilesAChangeMadeMeanwhile)
   // A leader that could not renew its Lease within the renew deadline (10 s) steps down by exiting, as
   // controller-runtime's managers do, and the kubelet restarts it as a fresh candidate; the operator as
   // a whole is back at full strength once that candidate is Ready.
-  EXPECT_TRUE(
-      wait_until(120s,
-                 [] {
-                   const value d = kubectl_json({"get", "deployment", "worker-operator", "-n", kOperatorNamespace});
-                   return at(d, "status.readyReplicas") == at(d, "spec.replicas");
-                 }))
+  EXPECT_TRUE(wait_until(
+      [] {
+        const value d = kubectl_json({"get", "deployment", "worker-operator", "-n", kOperatorNamespace});
+        return at(d, "status.readyReplicas") == at(d, "spec.replicas");
+      },
+      120s, kPollInterval))
       << "expected every operator replica Ready again\n"
       << operator_logs();
   std::cout << "operator container restarts during the story: " << operator_restarts() - restarts_before << "\n";

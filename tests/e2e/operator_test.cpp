@@ -35,7 +35,7 @@ TEST_F(OperatorTest, SamplesBecomeDeploymentsWithTheContractsFields) {
 
   for (const auto& doc : jobs) {
     const std::string name = doc.at("metadata").at("name").as_string();
-    ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", name); }))
+    ASSERT_TRUE(wait_until([&] { return exists("deployment", name); }, kConverge, kPollInterval))
         << "expected Deployment " << ns() << "/" << name << " within " << kConverge.count() << " s";
     const value wj = get("workerjob", name);
     const value d = get("deployment", name);
@@ -79,11 +79,14 @@ TEST_F(OperatorTest, SamplesBecomeDeploymentsWithTheContractsFields) {
     EXPECT_TRUE(workerjob::contains(d, rendered.value->deployment)) << d.serialize();
 
     // Status caught up with this generation.
-    EXPECT_TRUE(wait_until(kConverge, [&] {
-      const value s = get("workerjob", name);
-      return at(s, "status.observedGeneration") == at(s, "metadata.generation") &&
-             at(s, "status.deployment") == value::string(name);
-    })) << get("workerjob", name).serialize();
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const value s = get("workerjob", name);
+          return at(s, "status.observedGeneration") == at(s, "metadata.generation") &&
+                 at(s, "status.deployment") == value::string(name);
+        },
+        kConverge, kPollInterval))
+        << get("workerjob", name).serialize();
   }
 
   const auto table = kubectl({"get", "wj", "-n", ns()});
@@ -95,35 +98,37 @@ TEST_F(OperatorTest, SamplesBecomeDeploymentsWithTheContractsFields) {
 
 TEST_F(OperatorTest, HandEditsOfTheDeploymentAreReverted) {
   kubectl_apply(workerjob("edited", "campaigns.reconciler").serialize());
-  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "edited"); }));
+  ASSERT_TRUE(wait_until([&] { return exists("deployment", "edited"); }, kConverge, kPollInterval));
   const auto patch =
       kubectl({"patch", "deployment", "edited", "-n", ns(), "--type=json", "-p",
                R"([{"op":"replace","path":"/spec/template/spec/containers/0/resources/limits/memory","value":"900M"},
                                   {"op":"replace","path":"/spec/template/spec/containers/0/args","value":["--job=other"]}])"});
   ASSERT_TRUE(patch.ok()) << patch.err;
-  EXPECT_TRUE(wait_until(kConverge,
-                         [&] {
-                           return container_field("edited", "resources.limits.memory") == "500M" &&
-                                  container_field("edited", "args") ==
-                                      R"(["--job=campaigns.reconciler","--shutdown-timeout=25s"])";
-                         }))
+  EXPECT_TRUE(wait_until(
+      [&] {
+        return container_field("edited", "resources.limits.memory") == "500M" &&
+               container_field("edited", "args") == R"(["--job=campaigns.reconciler","--shutdown-timeout=25s"])";
+      },
+      kConverge, kPollInterval))
       << "memory limit and args should be put back; have " << container_field("edited", "resources.limits.memory")
       << " " << container_field("edited", "args");
 }
 
 TEST_F(OperatorTest, ChangingResourcesRollsTheDeployment) {
   kubectl_apply(workerjob("res", "campaigns.reconciler").serialize());
-  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "res"); }));
+  ASSERT_TRUE(wait_until([&] { return exists("deployment", "res"); }, kConverge, kPollInterval));
   const auto patch = kubectl({"patch", "wj", "res", "-n", ns(), "--type=merge", "-p",
                               R"({"spec":{"resources":{"limits":{"memory":"700M"}}}})"});
   ASSERT_TRUE(patch.ok()) << patch.err;
-  EXPECT_TRUE(wait_until(kConverge, [&] { return container_field("res", "resources.limits.memory") == "700M"; }))
+  EXPECT_TRUE(
+      wait_until([&] { return container_field("res", "resources.limits.memory") == "700M"; }, kConverge, kPollInterval))
       << container_field("res", "resources.limits.memory");
 }
 
 TEST_F(OperatorTest, ChangingConfigRollsThePods) {
   kubectl_apply(workerjob("cfg", "campaigns.reconciler", R"({"batch":10})").serialize());
-  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("configmap", "cfg-config") && exists("deployment", "cfg"); }));
+  ASSERT_TRUE(wait_until([&] { return exists("configmap", "cfg-config") && exists("deployment", "cfg"); }, kConverge,
+                         kPollInterval));
   const auto hash = [&] { return at(get("deployment", "cfg"), "spec.template.metadata.annotations").serialize(); };
   const std::string before = hash();
   EXPECT_NE(before.find("worker.dev/config-hash"), std::string::npos) << before;
@@ -132,37 +137,41 @@ TEST_F(OperatorTest, ChangingConfigRollsThePods) {
   const auto patch =
       kubectl({"patch", "wj", "cfg", "-n", ns(), "--type=merge", "-p", R"({"spec":{"config":{"batch":20}}})"});
   ASSERT_TRUE(patch.ok()) << patch.err;
-  EXPECT_TRUE(wait_until(kConverge, [&] { return hash() != before; }))
+  EXPECT_TRUE(wait_until([&] { return hash() != before; }, kConverge, kPollInterval))
       << "the pod template's config hash should change";
   EXPECT_NE(at(get("configmap", "cfg-config"), "data").serialize().find("20"), std::string::npos);
 }
 
 TEST_F(OperatorTest, ScaleAndPause) {
   kubectl_apply(workerjob("scaled", "campaigns.reconciler").serialize());
-  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "scaled"); }));
+  ASSERT_TRUE(wait_until([&] { return exists("deployment", "scaled"); }, kConverge, kPollInterval));
   const auto scale = kubectl({"scale", "wj", "scaled", "-n", ns(), "--replicas=2"});
   ASSERT_TRUE(scale.ok()) << scale.err;
-  EXPECT_TRUE(
-      wait_until(kConverge, [&] { return at(get("deployment", "scaled"), "spec.replicas") == value::number(2); }));
+  EXPECT_TRUE(wait_until([&] { return at(get("deployment", "scaled"), "spec.replicas") == value::number(2); },
+                         kConverge, kPollInterval));
 
   const auto pause =
       kubectl({"patch", "wj", "scaled", "-n", ns(), "--type=merge", "-p", R"({"spec":{"paused":true}})"});
   ASSERT_TRUE(pause.ok()) << pause.err;
-  EXPECT_TRUE(wait_until(kConverge, [&] {
-    const value wj = get("workerjob", "scaled");
-    return at(get("deployment", "scaled"), "spec.replicas") == value::number(0) &&
-           wj.serialize().find(R"("reason":"Paused")") != std::string::npos;
-  })) << get("workerjob", "scaled").serialize();
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const value wj = get("workerjob", "scaled");
+        return at(get("deployment", "scaled"), "spec.replicas") == value::number(0) &&
+               wj.serialize().find(R"("reason":"Paused")") != std::string::npos;
+      },
+      kConverge, kPollInterval))
+      << get("workerjob", "scaled").serialize();
   EXPECT_TRUE(exists("deployment", "scaled")) << "a paused job keeps its Deployment";
 }
 
 TEST_F(OperatorTest, DeletingTheWorkerJobRemovesWhatItOwned) {
   kubectl_apply(workerjob("gone", "campaigns.reconciler", R"({"a":1})").serialize());
-  ASSERT_TRUE(
-      wait_until(kConverge, [&] { return exists("deployment", "gone") && exists("configmap", "gone-config"); }));
+  ASSERT_TRUE(wait_until([&] { return exists("deployment", "gone") && exists("configmap", "gone-config"); }, kConverge,
+                         kPollInterval));
   const auto del = kubectl({"delete", "wj", "gone", "-n", ns()});
   ASSERT_TRUE(del.ok()) << del.err;
-  EXPECT_TRUE(wait_until(60s, [&] { return !exists("deployment", "gone") && !exists("configmap", "gone-config"); }))
+  EXPECT_TRUE(wait_until([&] { return !exists("deployment", "gone") && !exists("configmap", "gone-config"); }, 60s,
+                         kPollInterval))
       << "the garbage collector should remove the Deployment and ConfigMap";
 }
 
@@ -170,9 +179,10 @@ TEST_F(OperatorTest, ADeploymentItDoesNotOwnIsNeverTouched) {
   const auto create = kubectl({"create", "deployment", "taken", "-n", ns(), "--image=example.invalid/app:1"});
   ASSERT_TRUE(create.ok()) << create.err;
   kubectl_apply(workerjob("taken", "campaigns.reconciler").serialize());
-  EXPECT_TRUE(wait_until(kConverge, [&] {
-    return get("workerjob", "taken").serialize().find(R"("reason":"NameConflict")") != std::string::npos;
-  })) << get("workerjob", "taken").serialize();
+  EXPECT_TRUE(wait_until(
+      [&] { return get("workerjob", "taken").serialize().find(R"("reason":"NameConflict")") != std::string::npos; },
+      kConverge, kPollInterval))
+      << get("workerjob", "taken").serialize();
   const value d = get("deployment", "taken");
   EXPECT_TRUE(at(d, "metadata.ownerReferences").is_null()) << "the foreign Deployment must not be adopted";
   EXPECT_EQ(at(d, "spec.template.spec.containers.0.image"), value::string("example.invalid/app:1"));
@@ -203,9 +213,9 @@ TEST_F(OperatorTest, FailingPodsAreReportedFromTheirTerminationMessage) {
 
   constexpr auto kPodFailure = 180s;  // image start, first exit, status round trip
   for (const auto& [name, reason] : {std::pair{"unknown", "UnknownJob"}, std::pair{"refused", "InvalidConfig"}}) {
-    const bool reported = wait_until(kPodFailure, [&, name = name, reason = reason] {
-      return live_condition(ns(), name, "Degraded").reason == reason;
-    });
+    const bool reported = wait_until(
+        [&, name = name, reason = reason] { return live_condition(ns(), name, "Degraded").reason == reason; },
+        kPodFailure, kPollInterval);
     const value wj = get("workerjob", name);
     ASSERT_TRUE(reported) << name << ": want Degraded/" << reason << " within " << kPodFailure.count() << " s, have\n"
                           << describe_conditions(wj) << "pods: " << pods_of(ns(), name).serialize();
@@ -213,11 +223,12 @@ TEST_F(OperatorTest, FailingPodsAreReportedFromTheirTerminationMessage) {
     EXPECT_EQ(condition(wj, "Ready").status, "False");
     EXPECT_EQ(condition(wj, "Ready").reason, reason) << "the STATUS column shows the failure";
     EXPECT_EQ(at(wj, "status.lastFailure.reason"), value::string(reason));
-    EXPECT_TRUE(wait_until(kConverge,
-                           [&, name = name, reason = reason] {
-                             const auto events = events_of(ns(), name);
-                             return has_event(events, "DeploymentCreated") && has_event(events, reason);
-                           }))
+    EXPECT_TRUE(wait_until(
+        [&, name = name, reason = reason] {
+          const auto events = events_of(ns(), name);
+          return has_event(events, "DeploymentCreated") && has_event(events, reason);
+        },
+        kConverge, kPollInterval))
         << name << " events:\n"
         << describe_events(events_of(ns(), name));
   }
@@ -230,10 +241,11 @@ TEST_F(OperatorTest, FailingPodsAreReportedFromTheirTerminationMessage) {
   // Scaled to zero, no pod fails any more: Degraded clears, lastFailure stays, a Recovered Event says so.
   const auto scale = kubectl({"scale", "wj", "unknown", "-n", ns(), "--replicas=0"});
   ASSERT_TRUE(scale.ok()) << scale.err;
-  EXPECT_TRUE(wait_until(kPodFailure, [&] { return live_condition(ns(), "unknown", "Degraded").status == "False"; }))
+  EXPECT_TRUE(wait_until([&] { return live_condition(ns(), "unknown", "Degraded").status == "False"; }, kPodFailure,
+                         kPollInterval))
       << describe_conditions(get("workerjob", "unknown"));
   EXPECT_EQ(at(get("workerjob", "unknown"), "status.lastFailure.reason"), value::string("UnknownJob"));
-  EXPECT_TRUE(wait_until(kConverge, [&] { return has_event(events_of(ns(), "unknown"), "Recovered"); }))
+  EXPECT_TRUE(wait_until([&] { return has_event(events_of(ns(), "unknown"), "Recovered"); }, kConverge, kPollInterval))
       << describe_events(events_of(ns(), "unknown"));
 }
 
@@ -258,12 +270,13 @@ TEST_F(OperatorTest, KilledDuringABurstOfChangesItConvergesAfterRestart) {
   for (int i = 0; i < kJobs; ++i) {
     const std::string name = "burst-" + std::to_string(i);
     const std::string want = std::to_string(final_memory[i]) + "M";
-    EXPECT_TRUE(wait_until(60s,
-                           [&] {
-                             const value wj = get("workerjob", name);
-                             return container_field(name, "resources.limits.memory") == want &&
-                                    at(wj, "status.observedGeneration") == at(wj, "metadata.generation");
-                           }))
+    EXPECT_TRUE(wait_until(
+        [&] {
+          const value wj = get("workerjob", name);
+          return container_field(name, "resources.limits.memory") == want &&
+                 at(wj, "status.observedGeneration") == at(wj, "metadata.generation");
+        },
+        60s, kPollInterval))
         << name << ": want memory limit " << want << ", have " << container_field(name, "resources.limits.memory");
   }
   // No duplicates: exactly one Deployment per WorkerJob, each with one controller owner.

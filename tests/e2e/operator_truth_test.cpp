@@ -165,7 +165,7 @@ TEST_F(OperatorTest, EveryOptionalFieldCanBeAddedAndThenRemoved) {
     kubectl_apply(all);
     for (const auto& c : cases) {
       std::optional<std::string> why;
-      EXPECT_TRUE(wait_until(kConverge, [&] { return !(why = mismatch(ns(), c.name)); }))
+      EXPECT_TRUE(wait_until([&] { return !(why = mismatch(ns(), c.name)); }, kConverge, kPollInterval))
           << c.field << " " << what << ": " << why.value_or("") << "\n"
           << describe_conditions(get("workerjob", c.name));
     }
@@ -186,7 +186,8 @@ TEST_F(OperatorTest, EveryOptionalFieldCanBeAddedAndThenRemoved) {
     EXPECT_EQ(config_map, rendered(c.without).config_map.has_value())
         << c.field << " removed: the ConfigMap " << (config_map ? "is still there" : "is missing");
     // Ready once the Deployment controller has seen the new generation (RollingOut until then).
-    EXPECT_TRUE(wait_until(kConverge, [&] { return live_condition(ns(), c.name, "Ready").status == "True"; }))
+    EXPECT_TRUE(
+        wait_until([&] { return live_condition(ns(), c.name, "Ready").status == "True"; }, kConverge, kPollInterval))
         << c.field << " removed:\n"
         << describe_conditions(get("workerjob", c.name));
   }
@@ -203,7 +204,8 @@ TEST_F(OperatorTest, NormalisedValuesConvergeWithOneWrite) {
   wj["spec"]["template"] = value::parse(R"({"tolerations":[{"key":"","operator":"Exists"}]})");
   kubectl_apply(wj.serialize());
   std::optional<std::string> why;
-  ASSERT_TRUE(wait_until(kConverge, [&] { return !(why = mismatch(ns(), "normalised")); })) << why.value_or("");
+  ASSERT_TRUE(wait_until([&] { return !(why = mismatch(ns(), "normalised")); }, kConverge, kPollInterval))
+      << why.value_or("");
 
   const std::string deployment_writes = R"(rest_client_requests_total{verb="apply",resource="deployments")";
   const std::string reconciles = R"(controller_runtime_reconcile_total{controller="workerjob")";
@@ -214,7 +216,7 @@ TEST_F(OperatorTest, NormalisedValuesConvergeWithOneWrite) {
     const auto annotate =
         kubectl({"annotate", "--overwrite", "wj", "normalised", "-n", ns(), "example.com/poke=" + std::to_string(i)});
     ASSERT_TRUE(annotate.ok()) << annotate.err;
-    ASSERT_TRUE(wait_until(kConverge, [&] { return operator_->metric(reconciles) > before; }));
+    ASSERT_TRUE(wait_until([&] { return operator_->metric(reconciles) > before; }, kConverge, kPollInterval));
   }
   EXPECT_EQ(operator_->metric(deployment_writes), 1.0) << "a reconcile with nothing to do applies nothing";
   EXPECT_FALSE(has_event(events_of(ns(), "normalised"), "DeploymentUpdated"))
@@ -240,13 +242,14 @@ TEST_F(OperatorTest, RejectedAppliesShowOnTheWorkerJob) {
 
   constexpr auto kVisible = 10s;  // the issue's promise: a rejection shows within 10 s
   for (const char* name : {"big-config", "bad-toleration"}) {
-    EXPECT_TRUE(wait_until(kVisible, [&] { return live_condition(ns(), name, "Degraded").reason == "ApplyRejected"; }))
+    EXPECT_TRUE(wait_until([&] { return live_condition(ns(), name, "Degraded").reason == "ApplyRejected"; }, kVisible,
+                           kPollInterval))
         << name << ":\n"
         << describe_conditions(get("workerjob", name));
     const value wj = get("workerjob", name);
     EXPECT_EQ(condition(wj, "Ready").reason, "ApplyRejected") << "the STATUS column shows it";
     EXPECT_EQ(at(wj, "status.observedGeneration"), at(wj, "metadata.generation"));
-    EXPECT_TRUE(wait_until(kConverge, [&] { return has_event(events_of(ns(), name), "ApplyRejected"); }))
+    EXPECT_TRUE(wait_until([&] { return has_event(events_of(ns(), name), "ApplyRejected"); }, kConverge, kPollInterval))
         << describe_events(events_of(ns(), name));
     const auto row = kubectl({"get", "wj", name, "-n", ns(), "--no-headers"});
     EXPECT_NE(row.out.find("ApplyRejected"), std::string::npos) << row.out;
@@ -265,7 +268,8 @@ TEST_F(OperatorTest, RejectedAppliesShowOnTheWorkerJob) {
       {"patch", "wj", "big-config", "-n", ns(), "--type=merge", "-p", R"({"spec":{"config":{"blob":"small"}}})"});
   ASSERT_TRUE(shrink.ok()) << shrink.err;
   for (const char* name : {"big-config", "bad-toleration"}) {
-    EXPECT_TRUE(wait_until(kConverge, [&] { return live_condition(ns(), name, "Ready").status == "True"; }))
+    EXPECT_TRUE(
+        wait_until([&] { return live_condition(ns(), name, "Ready").status == "True"; }, kConverge, kPollInterval))
         << name << ":\n"
         << describe_conditions(get("workerjob", name));
   }
@@ -276,20 +280,23 @@ TEST_F(OperatorTest, RejectedAppliesShowOnTheWorkerJob) {
 // although none of the objects it watches changed, and creates its own.
 TEST_F(OperatorTest, NameConflictClearsOnceTheForeignObjectIsGone) {
   kubectl_apply(workerjob("disowned", "campaigns.reconciler").serialize());
-  ASSERT_TRUE(wait_until(kConverge, [&] { return at(get("workerjob", "disowned"), "status.deployment").is_string(); }));
+  ASSERT_TRUE(wait_until([&] { return at(get("workerjob", "disowned"), "status.deployment").is_string(); }, kConverge,
+                         kPollInterval));
   const auto disown = kubectl({"patch", "deployment", "disowned", "-n", ns(), "--type=json", "-p",
                                R"([{"op":"remove","path":"/metadata/ownerReferences"}])"});
   ASSERT_TRUE(disown.ok()) << disown.err;
-  ASSERT_TRUE(wait_until(kConverge, [&] {
-    return live_condition(ns(), "disowned", "Degraded").reason == "NameConflict";
-  })) << describe_conditions(get("workerjob", "disowned"));
-  EXPECT_TRUE(wait_until(kConverge, [&] { return at(get("workerjob", "disowned"), "status.deployment").is_null(); }))
+  ASSERT_TRUE(wait_until([&] { return live_condition(ns(), "disowned", "Degraded").reason == "NameConflict"; },
+                         kConverge, kPollInterval))
+      << describe_conditions(get("workerjob", "disowned"));
+  EXPECT_TRUE(wait_until([&] { return at(get("workerjob", "disowned"), "status.deployment").is_null(); }, kConverge,
+                         kPollInterval))
       << "status.deployment should no longer name a Deployment that is not the WorkerJob's: "
       << at(get("workerjob", "disowned"), "status").serialize();
 
   const auto remove = kubectl({"delete", "deployment", "disowned", "-n", ns()});
   ASSERT_TRUE(remove.ok()) << remove.err;
-  EXPECT_TRUE(wait_until(60s, [&] { return live_condition(ns(), "disowned", "Ready").status == "True"; }))
+  EXPECT_TRUE(
+      wait_until([&] { return live_condition(ns(), "disowned", "Ready").status == "True"; }, 60s, kPollInterval))
       << describe_conditions(get("workerjob", "disowned"));
   EXPECT_EQ(at(get("deployment", "disowned"), "metadata.ownerReferences.0.kind"), value::string("WorkerJob"));
 }
@@ -298,7 +305,8 @@ TEST_F(OperatorTest, NameConflictClearsOnceTheForeignObjectIsGone) {
 // job's labels, failing to pull its image, does not make the job Degraded.
 TEST_F(OperatorTest, AForeignPodWithTheJobsLabelsDoesNotCount) {
   kubectl_apply(workerjob("lookalike", "campaigns.reconciler").serialize());
-  ASSERT_TRUE(wait_until(kConverge, [&] { return live_condition(ns(), "lookalike", "Ready").status == "True"; }))
+  ASSERT_TRUE(
+      wait_until([&] { return live_condition(ns(), "lookalike", "Ready").status == "True"; }, kConverge, kPollInterval))
       << describe_conditions(get("workerjob", "lookalike"));
   const value pod = value::parse(R"({"apiVersion":"v1","kind":"Pod","metadata":{"name":"impostor","labels":{
       "app.kubernetes.io/instance":"lookalike","app.kubernetes.io/name":"worker",
@@ -310,13 +318,13 @@ TEST_F(OperatorTest, AForeignPodWithTheJobsLabelsDoesNotCount) {
         at(get("pod", "impostor"), "status.containerStatuses.0.state.waiting.reason").serialize();
     return reason.find("ImagePull") != std::string::npos;
   };
-  ASSERT_TRUE(wait_until(120s, pull_failed)) << get("pod", "impostor").at("status").serialize();
+  ASSERT_TRUE(wait_until(pull_failed, 120s, kPollInterval)) << get("pod", "impostor").at("status").serialize();
 
   const std::string reconciles = R"(controller_runtime_reconcile_total{controller="workerjob")";
   const double before = operator_->metric(reconciles);
   const auto annotate = kubectl({"annotate", "wj", "lookalike", "-n", ns(), "example.com/poke=1"});
   ASSERT_TRUE(annotate.ok()) << annotate.err;
-  ASSERT_TRUE(wait_until(kConverge, [&] { return operator_->metric(reconciles) > before; }));
+  ASSERT_TRUE(wait_until([&] { return operator_->metric(reconciles) > before; }, kConverge, kPollInterval));
   const value wj = get("workerjob", "lookalike");
   EXPECT_EQ(condition(wj, "Degraded").status, "False") << describe_conditions(wj);
   EXPECT_EQ(condition(wj, "Ready").status, "True") << describe_conditions(wj);
@@ -373,8 +381,9 @@ TEST_F(OperatorTest, AQuietMinuteCostsNoWrites) {
                                                       {"quiet-rejected", "ApplyRejected"},
                                                       {"quiet-conflict", "NameConflict"}};
   for (const auto& [name, reason] : settled) {
-    ASSERT_TRUE(wait_until(
-        60s, [&, name = name, reason = reason] { return live_condition(ns(), name, "Ready").reason == reason; }))
+    ASSERT_TRUE(
+        wait_until([&, name = name, reason = reason] { return live_condition(ns(), name, "Ready").reason == reason; },
+                   60s, kPollInterval))
         << name << ":\n"
         << describe_conditions(get("workerjob", name));
   }
@@ -389,13 +398,15 @@ TEST_F(OperatorTest, AQuietMinuteCostsNoWrites) {
   };
   auto last = disallowed();
   auto last_change = std::chrono::steady_clock::now();
-  ASSERT_TRUE(wait_until(kConverge, [&] {
-    if (auto now = disallowed(); now != last) {
-      last = std::move(now);
-      last_change = std::chrono::steady_clock::now();
-    }
-    return std::chrono::steady_clock::now() - last_change >= 5s;
-  }));
+  ASSERT_TRUE(wait_until(
+      [&] {
+        if (auto now = disallowed(); now != last) {
+          last = std::move(now);
+          last_change = std::chrono::steady_clock::now();
+        }
+        return std::chrono::steady_clock::now() - last_change >= 5s;
+      },
+      kConverge, kPollInterval));
 
   const auto before = requests(operator_->metrics());
   std::this_thread::sleep_for(60s);  // the quiet minute itself: an observation window, not a wait

@@ -113,7 +113,7 @@ class UserStory : public ::testing::Test {
   // Waits until the job's processed count grows past `than`; returns the new count.
   long long wait_processed_more_than(const std::string& table, long long than) {
     long long now = -1;
-    const bool grew = wait_until(kProgress, [&] { return (now = db_->completed(table)) > than; });
+    const bool grew = wait_until([&] { return (now = db_->completed(table)) > than; }, kProgress, kPollInterval);
     EXPECT_TRUE(grew) << "expected " << table << "'s completed records to grow past " << than << " within "
                       << kProgress.count() << " s; saw " << now << "\n"
                       << seen(table);
@@ -148,12 +148,13 @@ TEST_F(UserStory, ResourcesConfigScalingPausingAndDeletionDoWhatTheContractSays)
 
   // Resources: the pod is replaced by one with the new limit.
   patch("tuned", R"({"spec":{"resources":{"limits":{"memory":"192Mi"}}}})");
-  ASSERT_TRUE(wait_until(kPods,
-                         [&] {
-                           const auto pods = ready_pods_of(ns(), "tuned");
-                           if (pods.size() != 1 || pods_of(ns(), "tuned").size() != 1) return false;
-                           return at(pods[0], "spec.containers.0.resources.limits.memory") == value::string("192Mi");
-                         }))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto pods = ready_pods_of(ns(), "tuned");
+        if (pods.size() != 1 || pods_of(ns(), "tuned").size() != 1) return false;
+        return at(pods[0], "spec.containers.0.resources.limits.memory") == value::string("192Mi");
+      },
+      kPods, kPollInterval))
       << "expected one Ready pod with a 192Mi memory limit\n"
       << seen("tuned");
   const std::string resized_pod = at(ready_pods_of(ns(), "tuned").at(0), "metadata.name").as_string();
@@ -161,12 +162,13 @@ TEST_F(UserStory, ResourcesConfigScalingPausingAndDeletionDoWhatTheContractSays)
 
   // Config: the ConfigMap changes and the pods roll.
   patch("tuned", R"({"spec":{"config":{"sleep":"10ms"}}})");
-  ASSERT_TRUE(wait_until(kPods,
-                         [&] {
-                           const auto pods = ready_pods_of(ns(), "tuned");
-                           return pods.size() == 1 && pods_of(ns(), "tuned").size() == 1 &&
-                                  at(pods[0], "metadata.name").as_string() != resized_pod;
-                         }))
+  ASSERT_TRUE(wait_until(
+      [&] {
+        const auto pods = ready_pods_of(ns(), "tuned");
+        return pods.size() == 1 && pods_of(ns(), "tuned").size() == 1 &&
+               at(pods[0], "metadata.name").as_string() != resized_pod;
+      },
+      kPods, kPollInterval))
       << "expected the pod to be replaced after the config change\n"
       << seen("tuned");
   const value config_data = at(get("configmap", "tuned-config"), "data");
@@ -175,7 +177,8 @@ TEST_F(UserStory, ResourcesConfigScalingPausingAndDeletionDoWhatTheContractSays)
   // Scaling: two ready replicas, both processing.
   const auto scale = kubectl({"scale", "wj/tuned", "-n", ns(), "--replicas=2"});
   ASSERT_TRUE(scale.ok()) << scale.err;
-  ASSERT_TRUE(wait_until(kPods, [&] { return at(get("workerjob", "tuned"), "status.readyReplicas") == value(2); }))
+  ASSERT_TRUE(wait_until([&] { return at(get("workerjob", "tuned"), "status.readyReplicas") == value(2); }, kPods,
+                         kPollInterval))
       << "expected status.readyReplicas 2\n"
       << seen("tuned");
   const auto row = kubectl({"get", "wj", "tuned", "-n", ns(), "--no-headers"});
@@ -185,8 +188,8 @@ TEST_F(UserStory, ResourcesConfigScalingPausingAndDeletionDoWhatTheContractSays)
   // Pausing: scaled to zero, the Deployment kept, status says Paused.
   patch("tuned", R"({"spec":{"paused":true}})");
   ASSERT_TRUE(wait_until(
-      kPods,
-      [&] { return pods_of(ns(), "tuned").size() == 0 && live_condition(ns(), "tuned", "Ready").reason == "Paused"; }))
+      [&] { return pods_of(ns(), "tuned").size() == 0 && live_condition(ns(), "tuned", "Ready").reason == "Paused"; },
+      kPods, kPollInterval))
       << "expected no pods and Ready=False/Paused\n"
       << seen("tuned");
   EXPECT_EQ(at(get("deployment", "tuned"), "spec.replicas"), value(0));
@@ -196,9 +199,9 @@ TEST_F(UserStory, ResourcesConfigScalingPausingAndDeletionDoWhatTheContractSays)
   // Deletion: the Deployment and the ConfigMap go with the WorkerJob.
   const auto del = kubectl({"delete", "wj", "tuned", "-n", ns(), "--wait=true", "--timeout=60s"});
   ASSERT_TRUE(del.ok()) << del.err;
-  EXPECT_TRUE(wait_until(kConverge, [&] {
-    return !exists("deployment", "tuned") && !exists("configmap", "tuned-config");
-  })) << "expected the Deployment and ConfigMap tuned(-config) to be garbage-collected";
+  EXPECT_TRUE(wait_until([&] { return !exists("deployment", "tuned") && !exists("configmap", "tuned-config"); },
+                         kConverge, kPollInterval))
+      << "expected the Deployment and ConfigMap tuned(-config) to be garbage-collected";
 }
 
 TEST_F(UserStory, ACrashingJobIsReportedWhileItsNeighbourKeepsProcessing) {
@@ -246,7 +249,8 @@ TEST_F(UserStory, ALeakingJobIsOOMKilledAtItsLimitAndNeighboursAreUntouched) {
   const long long before = db_->completed("steady");
   apply(demo_job("leaky", "64Mi", value::parse(R"({"leak_mb_per_second":32})")));
 
-  ASSERT_TRUE(wait_until(kPods, [&] { return live_condition(ns(), "leaky", "Degraded").reason == "OOMKilled"; }))
+  ASSERT_TRUE(
+      wait_until([&] { return live_condition(ns(), "leaky", "Degraded").reason == "OOMKilled"; }, kPods, kPollInterval))
       << "expected wj/leaky Degraded/OOMKilled within " << kPods.count() << " s\n"
       << seen("leaky");
   const value leaky = get("workerjob", "leaky");
@@ -264,7 +268,8 @@ TEST_F(UserStory, AnUnknownJobNameIsReported) {
   value typo = demo_job("typo");
   typo["spec"]["job"] = value::string("campaigns.reconciller");
   apply(typo);
-  ASSERT_TRUE(wait_until(kPods, [&] { return live_condition(ns(), "typo", "Degraded").reason == "UnknownJob"; }))
+  ASSERT_TRUE(
+      wait_until([&] { return live_condition(ns(), "typo", "Degraded").reason == "UnknownJob"; }, kPods, kPollInterval))
       << "expected wj/typo Degraded/UnknownJob within " << kPods.count() << " s\n"
       << seen("typo");
   const Condition degraded = live_condition(ns(), "typo", "Degraded");
@@ -277,7 +282,7 @@ TEST_F(UserStory, TheLeaderIsKilledAndAnotherReplicaTakesOver) {
   value wj = demo_job("handover");
   wj["spec"]["replicas"] = value::number(0);  // the story is about the operator, not the pods
   apply(wj);
-  ASSERT_TRUE(wait_until(kConverge, [&] { return exists("deployment", "handover"); }));
+  ASSERT_TRUE(wait_until([&] { return exists("deployment", "handover"); }, kConverge, kPollInterval));
   const std::string leader = operator_leader_identity();
   ASSERT_FALSE(leader.empty()) << "nobody holds the Lease " << kOperatorNamespace << "/worker-operator";
 
@@ -293,7 +298,7 @@ TEST_F(UserStory, TheLeaderIsKilledAndAnotherReplicaTakesOver) {
   patch("handover", R"({"spec":{"resources":{"limits":{"memory":"160Mi"}}}})");
 
   // Lease duration (15 s) plus a retry period (2 s), with room for a busy machine.
-  EXPECT_TRUE(wait_until(kConverge, [&] { return deployment_memory_limit("handover") == "160Mi"; }))
+  EXPECT_TRUE(wait_until([&] { return deployment_memory_limit("handover") == "160Mi"; }, kConverge, kPollInterval))
       << "expected the change made after the leader died to reach the Deployment\n"
       << "leader was " << leader << ", now " << operator_leader_identity() << "\n"
       << operator_logs();

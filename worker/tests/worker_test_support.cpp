@@ -2,7 +2,6 @@
 
 #include <unistd.h>
 #include <atomic>
-#include <thread>
 
 #include "testing/postgres_server.h"
 
@@ -16,15 +15,6 @@ std::string fresh_database() {
   pqxx::nontransaction tx(c);
   tx.exec("CREATE DATABASE " + name);
   return server.connection_string(name);
-}
-
-bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (cond()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  return cond();
 }
 
 long long query_int(const std::string& dsn, const std::string& sql) {

@@ -4,17 +4,18 @@
 
 #include <pqxx/pqxx>
 
-#include <chrono>
-#include <functional>
 #include <string>
+
+#include "testing/wait.h"
 
 namespace wo::worker::testing {
 
 // Creates an empty database on the shared test server; returns its connection string.
 std::string fresh_database();
 
-// Polls cond every 10 ms until it holds or timeout passes; returns whether it held.
-bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout = std::chrono::seconds(30));
+// Waiting with a deadline is common/testing's; named here too, since the worker's tests reach it as
+// wo::worker::testing::wait_until.
+using wo::testing::wait_until;
 
 // Runs one query returning a single integer (e.g. a count).
 long long query_int(const std::string& dsn, const std::string& sql);

@@ -9,6 +9,7 @@
 #include "kube/client.h"
 #include "support.h"
 #include "tcp_proxy.h"
+#include "testing/wait.h"
 #include "wo/metrics.h"
 
 namespace wo::kube {
@@ -16,6 +17,7 @@ namespace {
 
 using namespace testing;
 using web::json::value;
+using wo::testing::wait_until;
 
 class ClientIT : public ::testing::Test {
  protected:

@@ -14,12 +14,14 @@
 #include "kube/informer.h"
 #include "support.h"
 #include "tcp_proxy.h"
+#include "testing/wait.h"
 
 namespace wo::kube {
 namespace {
 
 using namespace std::chrono_literals;
 using namespace testing;
+using wo::testing::wait_until;
 
 // What the handlers saw: the latest data value per name, and deletions.
 struct Seen {

@@ -10,6 +10,7 @@
 
 #include "kube/watch.h"
 #include "support.h"
+#include "testing/wait.h"
 
 namespace wo::kube {
 namespace {
@@ -95,7 +96,7 @@ class MisbehavingServer : public ::testing::Test {
     {
       std::jthread runner([&](std::stop_token stop) { reflector.run(stop); });
       // The window itself: what is asserted is how little happens in it.
-      testing::wait_until([] { return false; }, window, 100ms);
+      wo::testing::wait_until([] { return false; }, window, 100ms);
     }
     return {reflector.lists(), reflector.watches()};
   }

@@ -1,12 +1,11 @@
 // Helpers for the kube and runtime tests: temporary directories, certificates made with the openssl
-// command at test time, a child process with a readable stdout, and waiting on conditions.
+// command at test time, a child process with a readable stdout. Waiting on conditions is common/testing/wait.h.
 #pragma once
 
 #include <sys/types.h>
 
 #include <chrono>
 #include <cstdint>
-#include <functional>
 #include <string>
 #include <vector>
 
@@ -66,9 +65,5 @@ class Process {
 
 // A listening TCP socket on 127.0.0.1 with a free port; returns the fd and sets port. Throws on failure.
 int listen_on_loopback(uint16_t& port);
-
-// Polls pred until true or the deadline; returns pred's last value.
-bool wait_until(const std::function<bool()>& pred, std::chrono::milliseconds timeout,
-                std::chrono::milliseconds poll = std::chrono::milliseconds(20));
 
 }  // namespace wo::kube::testing

@@ -8,13 +8,14 @@
 #include <mutex>
 
 #include "support.h"
+#include "testing/wait.h"
 #include "wo/metrics.h"
 
 namespace wo::runtime {
 namespace {
 
 using namespace std::chrono_literals;
-using kube::testing::wait_until;
+using wo::testing::wait_until;
 
 class ScriptedReconciler : public Reconciler {
  public:

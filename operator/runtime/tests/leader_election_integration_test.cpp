@@ -14,12 +14,14 @@
 #include "kube/client.h"
 #include "runtime/leader_election.h"
 #include "support.h"
+#include "testing/wait.h"
 
 namespace wo::runtime {
 namespace {
 
 using namespace std::chrono_literals;
 using namespace kube::testing;
+using wo::testing::wait_until;
 
 constexpr auto kLease = 6s, kRenew = 4s, kRetry = 1s;
 

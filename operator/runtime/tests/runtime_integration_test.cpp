@@ -11,6 +11,7 @@
 #include "runtime/manager.h"
 #include "support.h"
 #include "tcp_proxy.h"
+#include "testing/wait.h"
 #include "wo/health.h"
 #include "wo/metrics.h"
 
@@ -20,6 +21,7 @@ namespace {
 using namespace std::chrono_literals;
 using namespace kube::testing;
 using web::json::value;
+using wo::testing::wait_until;
 
 TEST(EventRecorderIT, RepeatsAggregateIntoOneEvent) {
   kube::Client client(test_cluster_config());

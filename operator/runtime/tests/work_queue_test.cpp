@@ -7,13 +7,14 @@
 #include <thread>
 
 #include "support.h"
+#include "testing/wait.h"
 #include "wo/metrics.h"
 
 namespace wo::runtime {
 namespace {
 
 using namespace std::chrono_literals;
-using kube::testing::wait_until;
+using wo::testing::wait_until;
 
 TEST(WorkQueue, FifoAndDeduplicated) {
   WorkQueue q;

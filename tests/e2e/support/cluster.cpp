@@ -136,19 +136,6 @@ void kubectl_apply(const std::string& manifest, const std::string& ns) {
   if (!r.ok()) throw std::runtime_error("kubectl apply failed: " + r.err + "\nmanifest:\n" + manifest);
 }
 
-bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& condition) {
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
-  for (;;) {
-    try {
-      if (condition()) return true;
-    } catch (const std::exception&) {
-      // Not there yet (e.g. kubectl get of an object still being created): poll again.
-    }
-    if (std::chrono::steady_clock::now() >= deadline) return false;
-    std::this_thread::sleep_for(std::chrono::milliseconds(250));
-  }
-}
-
 web::json::value at(const web::json::value& object, const std::string& dotted_path) {
   const web::json::value* cur = &object;
   std::stringstream ss(dotted_path);
@@ -194,7 +181,7 @@ void install_crd() {
   const auto w = kubectl({"wait", "--for=condition=Established", "--timeout=60s", "crd/workerjobs.worker.dev"});
   if (!w.ok()) throw std::runtime_error("the CRD did not become Established: " + w.err);
   // Discovery lags Established a little; kubectl needs it to resolve "workerjobs".
-  if (!wait_until(std::chrono::seconds(60), [] { return kubectl({"get", "workerjobs", "-A"}).ok(); })) {
+  if (!wait_until([] { return kubectl({"get", "workerjobs", "-A"}).ok(); }, std::chrono::seconds(60), kPollInterval)) {
     throw std::runtime_error("workerjobs not served by discovery within 60 s of the CRD becoming Established");
   }
 }

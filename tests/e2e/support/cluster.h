@@ -10,6 +10,8 @@
 #include <string>
 #include <vector>
 
+#include "testing/wait.h"
+
 namespace wo::e2e {
 
 struct CommandResult {
@@ -34,8 +36,10 @@ web::json::value kubectl_json(const std::vector<std::string>& args);
 // Applies JSON (or YAML) text; throws on failure.
 void kubectl_apply(const std::string& manifest, const std::string& ns = "");
 
-// Polls `condition` every 250 ms until it is true or `timeout` passes; returns whether it became true.
-bool wait_until(std::chrono::milliseconds timeout, const std::function<bool()>& condition);
+// Waiting with a deadline is common/testing's; the suite's conditions run kubectl, so they look a quarter
+// of a second apart rather than at wait_until's default pace, which would keep the API server busy.
+using wo::testing::wait_until;
+inline constexpr std::chrono::milliseconds kPollInterval{250};
 
 // A field by dotted path ("spec.template.spec.containers"), or null.
 web::json::value at(const web::json::value& object, const std::string& dotted_path);
