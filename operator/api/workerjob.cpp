@@ -701,18 +701,20 @@ std::string ready_text(std::int32_t ready_replicas, std::int32_t desired_replica
   return std::to_string(ready_replicas) + "/" + std::to_string(desired_replicas);
 }
 
+web::json::value to_json(const ResourceRequirements& resources) {
+  value out = value::object(true);
+  if (!resources.limits.empty()) out["limits"] = resource_list_json(resources.limits);
+  if (!resources.requests.empty()) out["requests"] = resource_list_json(resources.requests);
+  return out;
+}
+
 web::json::value to_json(const WorkerJobSpec& spec) {
   value out = value::object(true);
   out["job"] = value::string(spec.job);
   if (!spec.image.empty()) out["image"] = value::string(spec.image);
   out["replicas"] = value::number(spec.replicas);
   out["paused"] = value::boolean(spec.paused);
-  if (!spec.resources.requests.empty() || !spec.resources.limits.empty()) {
-    value resources = value::object(true);
-    if (!spec.resources.requests.empty()) resources["requests"] = resource_list_json(spec.resources.requests);
-    if (!spec.resources.limits.empty()) resources["limits"] = resource_list_json(spec.resources.limits);
-    out["resources"] = resources;
-  }
+  if (!spec.resources.requests.empty() || !spec.resources.limits.empty()) out["resources"] = to_json(spec.resources);
   if (!spec.args.empty()) {
     std::vector<value> args;
     for (const auto& a : spec.args) args.push_back(value::string(a));

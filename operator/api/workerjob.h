@@ -151,6 +151,9 @@ Parsed<WorkerJob> parse_workerjob(std::string_view json_text);
 std::vector<FieldError> validate_update(const WorkerJobSpec& old_spec, const WorkerJobSpec& new_spec);
 
 // JSON for writes: keys in a fixed order, only fields that are set.
+// Resources as core/v1 writes them: limits, then requests (its field order), resource names sorted,
+// an empty list left out. The one encoder of resources, for the rendered container and the spec alike.
+web::json::value to_json(const ResourceRequirements& resources);
 web::json::value to_json(const WorkerJobSpec& spec);
 web::json::value to_json(const WorkerJobStatus& status);
 web::json::value to_json(const WorkerJob& job);

@@ -74,18 +74,6 @@ value probe(std::string_view path, int period_seconds) {
   return p;
 }
 
-value resources_json(const api::ResourceRequirements& r) {
-  value out = object();
-  auto list = [](const std::map<std::string, api::Quantity>& m) {
-    value l = object();
-    for (const auto& [name, q] : m) l[name] = str(q.text());
-    return l;
-  };
-  if (!r.limits.empty()) out["limits"] = list(r.limits);
-  if (!r.requests.empty()) out["requests"] = list(r.requests);
-  return out;
-}
-
 value container(const api::WorkerJob& job, const std::string& image, bool with_config) {
   const api::WorkerJobSpec& spec = job.spec;
   value c = object();
@@ -104,7 +92,7 @@ value container(const api::WorkerJob& job, const std::string& image, bool with_c
   port["containerPort"] = value::number(kHttpPort);
   port["protocol"] = str("TCP");  // part of the ports list key under server-side apply
   c["ports"] = array({port});
-  c["resources"] = resources_json(spec.resources);
+  c["resources"] = api::to_json(spec.resources);
   c["livenessProbe"] = probe("/healthz", 10);
   c["readinessProbe"] = probe("/readyz", 5);
   value capabilities = object();

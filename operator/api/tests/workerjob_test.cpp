@@ -181,6 +181,19 @@ TEST(WorkerJobSpec, ResourcesRequestsAndLimits) {
   EXPECT_EQ(spec.resources.limits.at("memory").text(), "500M");
 }
 
+TEST(WorkerJobSpec, ResourcesEncodeLimitsThenRequestsAndLeaveOutAnEmptyList) {
+  const auto both = valid(kJob +
+                          "  resources:\n    requests: {memory: 100M, cpu: 100m}\n"
+                          "    limits: {memory: 500M}\n");
+  EXPECT_EQ(to_json(both.resources).serialize(),
+            R"({"limits":{"memory":"500M"},"requests":{"cpu":"100m","memory":"100M"}})");
+  EXPECT_EQ(to_json(both).at("resources").serialize(), to_json(both.resources).serialize())
+      << "the spec's JSON encodes resources with the same function";
+  EXPECT_EQ(to_json(valid(kJob + "  resources:\n    requests: {cpu: 1}\n").resources).serialize(),
+            R"({"requests":{"cpu":"1"}})");
+  EXPECT_EQ(to_json(ResourceRequirements{}).serialize(), "{}");
+}
+
 TEST(WorkerJobSpec, EachLimitMustBeAtLeastItsRequest) {
   expect_error(kJob + "  resources:\n    requests: {memory: 1Gi}\n    limits: {memory: 1G}\n",
                "spec.resources.limits.memory", "must be >= requests.memory (1Gi), is 1G");
