@@ -195,6 +195,40 @@ class Fields {
   std::set<std::string> known_;
 };
 
+// The messages of the CRD's CEL rules (crds/workerjob.yaml), word for word without the field path an
+// error names anyway, so that `kubectl apply` and the operator's InvalidSpec say the same thing about
+// the same rule. crd_test.cpp checks that every CEL message has its C++ counterpart.
+namespace cel {
+constexpr std::string_view kNameLength =
+    "must be at most 63 characters: it becomes the app.kubernetes.io/instance label of the Deployment and its pods";
+constexpr std::string_view kJobName =
+    "must be dot-separated lowercase DNS labels such as campaigns.sync-registry (letters a-z, digits and '-', each "
+    "part starting and ending with a letter or digit)";
+constexpr std::string_view kJobImmutable = "is immutable; create a new WorkerJob to run a different job";
+constexpr std::string_view kImageWhitespace = "must not contain whitespace";
+constexpr std::string_view kQuantity =
+    "must be a non-negative quantity such as 100m, 0.5, 1, 500M or 1Gi (quote fractions, \"0.5\")";
+constexpr std::string_view kResourceName =
+    "resource names must look like cpu, memory, ephemeral-storage or example.com/gpu";
+constexpr std::string_view kRaiseTheLimit = "raise the limit or lower the request";
+constexpr std::string_view kArgsJob = "must not set --job; spec.job names the one job this WorkerJob runs";
+constexpr std::string_view kValueOrValueFrom = "set either value or valueFrom, not both";
+constexpr std::string_view kOneValueSource =
+    "set exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef";
+constexpr std::string_view kOneEnvFromSource = "set exactly one of configMapRef, secretRef";
+constexpr std::string_view kReservedLabel =
+    "app.kubernetes.io/name, app.kubernetes.io/instance, app.kubernetes.io/managed-by and worker.dev/* labels are "
+    "set by the operator";
+constexpr std::string_view kReservedAnnotation = "worker.dev/* annotations are set by the operator";
+constexpr std::string_view kRelaxingAnnotation =
+    "AppArmor and seccomp annotations would relax the pods' security; the operator sets the seccomp profile "
+    "RuntimeDefault";
+constexpr std::string_view kQualifiedKey =
+    "keys must be an optional DNS-subdomain prefix and '/', then at most 63 letters, digits, '-', '_' or '.'";
+constexpr std::string_view kLabelValue =
+    "values must be at most 63 letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+}  // namespace cel
+
 std::optional<std::string> check_dns_subdomain(const std::string& s) {
   if (is_dns_subdomain(s)) return std::nullopt;
   return "must be a DNS subdomain (lowercase letters, digits, '-' and '.'; e.g. my-name), not " + quoted(s);
@@ -258,8 +292,7 @@ void parse_metadata(const value& v, const std::string& path, ObjectMeta& out, Er
   if (!f.valid()) return;
   f.required_string("name", out.name, 253, [](const std::string& s) -> std::optional<std::string> {
     if (s.size() > static_cast<std::size_t>(kMaxNameLength)) {
-      return "must be at most " + std::to_string(kMaxNameLength) +
-             " characters: it becomes the app.kubernetes.io/instance label of the Deployment";
+      return std::string(cel::kNameLength);
     }
     return check_dns_subdomain(s);
   });
@@ -278,14 +311,12 @@ void parse_metadata(const value& v, const std::string& path, ObjectMeta& out, Er
 
 std::optional<std::string> check_job_name(const std::string& s) {
   if (is_job_name(s)) return std::nullopt;
-  return "must be dot-separated lowercase DNS labels such as campaigns.sync-registry (letters a-z, digits and '-', "
-         "each part starting and ending with a letter or digit, at most 63 characters in all), not " +
-         quoted(s);
+  return std::string(cel::kJobName) + ", not " + quoted(s);
 }
 
 std::optional<std::string> check_resource_name(const std::string& s) {
   if (s.size() <= 253 && is_qualified_name(s)) return std::nullopt;
-  return "is not a valid resource name (e.g. cpu, memory, ephemeral-storage, example.com/gpu)";
+  return std::string(cel::kResourceName);
 }
 
 // A resources map value: a quantity string or an integer (x-kubernetes-int-or-string).
@@ -303,11 +334,11 @@ std::optional<Quantity> read_quantity(const value& v, const std::string& path, E
   std::string why;
   auto q = Quantity::parse(text, &why);
   if (!q) {
-    errors.push_back({path, "is not a valid quantity: " + why});
+    errors.push_back({path, std::string(cel::kQuantity) + ": " + why});
     return std::nullopt;
   }
   if (q->sign() < 0 || text.front() == '-') {
-    errors.push_back({path, "must not be negative (is " + text + ")"});
+    errors.push_back({path, std::string(cel::kQuantity) + ", not " + text});
     return std::nullopt;
   }
   return q;
@@ -336,8 +367,11 @@ void parse_resources(const value& v, const std::string& path, ResourceRequiremen
   for (const auto& [name, limit] : out.limits) {
     const auto request = out.requests.find(name);
     if (request != out.requests.end() && limit.compare(request->second) < 0) {
+      // The CRD's messageExpression for cpu and memory; CEL's cost budget leaves other resources a
+      // general message, which C++ need not settle for.
       errors.push_back({key_path(child(path, "limits"), name),
-                        "must be >= requests." + name + " (" + request->second.text() + "), is " + limit.text()});
+                        "limits." + name + " (" + limit.text() + ") must be at least requests." + name + " (" +
+                            request->second.text() + "): " + std::string(cel::kRaiseTheLimit)});
     }
   }
 }
@@ -380,7 +414,7 @@ void check_value_from(const value& v, const std::string& path, Errors& errors) {
     if (const value* divisor = r.get("divisor")) read_quantity(*divisor, r.path("divisor"), errors);
   }
   if (sources != 1) {
-    errors.push_back({path, "must set exactly one of secretKeyRef, configMapKeyRef, fieldRef, resourceFieldRef"});
+    errors.push_back({path, std::string(cel::kOneValueSource)});
   }
 }
 
@@ -401,7 +435,7 @@ void parse_env(Fields& spec, WorkerJobSpec& out) {
     std::string text;
     f.string("value", text, kMaxEnvValueLength);
     if (const value* from = f.get("valueFrom")) {
-      if (f.has("value")) errors.push_back({path, "must not set both value and valueFrom"});
+      if (f.has("value")) errors.push_back({path, std::string(cel::kValueOrValueFrom)});
       check_value_from(*from, f.path("valueFrom"), errors);
     }
   });
@@ -429,7 +463,7 @@ void parse_env_from(Fields& spec, WorkerJobSpec& out) {
         check_env_from_ref(*r, f.path(ref), errors);
       }
     }
-    if (sources != 1) errors.push_back({path, "must set exactly one of configMapRef, secretRef"});
+    if (sources != 1) errors.push_back({path, std::string(cel::kOneEnvFromSource)});
   });
 }
 
@@ -451,7 +485,7 @@ void parse_args(Fields& spec, WorkerJobSpec& out) {
       continue;
     }
     if (s == "--job" || s.rfind("--job=", 0) == 0) {
-      spec.errors().push_back({p, "must not set --job: spec.job names the one job this WorkerJob runs"});
+      spec.errors().push_back({p, std::string(cel::kArgsJob)});
       continue;
     }
     out.args.push_back(s);
@@ -459,25 +493,22 @@ void parse_args(Fields& spec, WorkerJobSpec& out) {
 }
 
 std::optional<std::string> check_label_key(const std::string& s) {
-  if (s.size() > 317 || !is_qualified_name(s)) {
-    return "is not a valid key (an optional DNS-subdomain prefix and '/', then letters, digits, '-', '_', '.')";
-  }
-  if (s.rfind("worker.dev/", 0) == 0) return "uses the prefix worker.dev/, which the operator reserves";
-  return std::nullopt;
+  if (s.size() <= 317 && is_qualified_name(s)) return std::nullopt;
+  return std::string(cel::kQualifiedKey);
 }
 
 // Annotations that the kubelet reads as AppArmor or seccomp profiles would let a WorkerJob author set
 // "unconfined" and step outside the restricted pods the operator renders.
 std::optional<std::string> check_pod_annotation_key(const std::string& s) {
   if (auto message = check_label_key(s)) return message;
+  if (s.starts_with("worker.dev/")) return std::string(cel::kReservedAnnotation);
   // The CRD's rule: ^(container\.)?(apparmor|seccomp)\.security\.(alpha|beta)\.kubernetes\.io/
   std::string_view prefix = std::string_view(s).substr(0, s.find('/'));
   if (prefix.starts_with("container.")) prefix.remove_prefix(std::string_view("container.").size());
   for (const char* relaxing : {"apparmor.security.alpha.kubernetes.io", "apparmor.security.beta.kubernetes.io",
                                "seccomp.security.alpha.kubernetes.io", "seccomp.security.beta.kubernetes.io"}) {
     if (s.find('/') != std::string::npos && prefix == relaxing) {
-      return "AppArmor and seccomp annotations would relax the pods' security; the operator sets the seccomp "
-             "profile RuntimeDefault";
+      return std::string(cel::kRelaxingAnnotation);
     }
   }
   return std::nullopt;
@@ -485,17 +516,16 @@ std::optional<std::string> check_pod_annotation_key(const std::string& s) {
 
 std::optional<std::string> check_pod_label_key(const std::string& s) {
   if (auto message = check_label_key(s)) return message;
-  if (s == "app.kubernetes.io/name" || s == "app.kubernetes.io/instance" || s == "app.kubernetes.io/managed-by") {
-    return "is set by the operator (it selects the pods) and cannot be overridden";
+  if (s == "app.kubernetes.io/name" || s == "app.kubernetes.io/instance" || s == "app.kubernetes.io/managed-by" ||
+      s.starts_with("worker.dev/")) {
+    return std::string(cel::kReservedLabel);
   }
   return std::nullopt;
 }
 
 std::optional<std::string> check_label_value(const std::string& s) {
   if (is_label_value(s)) return std::nullopt;
-  return "must be a valid label value (at most 63 letters, digits, '-', '_', '.', starting and ending with a letter "
-         "or digit), not " +
-         quoted(s);
+  return std::string(cel::kLabelValue) + ", not " + quoted(s);
 }
 
 void check_toleration(const value& v, const std::string& path, Errors& errors) {
@@ -516,13 +546,7 @@ void parse_template(const value& v, const std::string& path, PodTemplateOptions&
   read_string_map(f, "labels", out.labels, kMaxMapEntries, check_pod_label_key, check_label_value, 63);
   read_string_map(f, "annotations", out.annotations, kMaxMapEntries, check_pod_annotation_key, {},
                   kMaxAnnotationValueLength);
-  read_string_map(
-      f, "nodeSelector", out.node_selector, kMaxMapEntries,
-      [](const std::string& s) -> std::optional<std::string> {
-        if (s.size() <= 317 && is_qualified_name(s)) return std::nullopt;
-        return "is not a valid label key";
-      },
-      check_label_value, 63);
+  read_string_map(f, "nodeSelector", out.node_selector, kMaxMapEntries, check_label_key, check_label_value, 63);
   read_list(f, "tolerations", out.tolerations, kMaxTolerations, check_toleration);
   if (const value* affinity = f.get("affinity")) {
     Fields a(*affinity, f.path("affinity"), errors, true);
@@ -556,7 +580,7 @@ void parse_spec(const value& v, const std::string& path, WorkerJobSpec& out, Err
   f.string("image", out.image, kMaxImageLength, [](const std::string& s) -> std::optional<std::string> {
     for (const char c : s) {
       if (c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f') {
-        return "must not contain whitespace";
+        return std::string(cel::kImageWhitespace);
       }
     }
     return std::nullopt;
@@ -691,8 +715,7 @@ Parsed<WorkerJob> parse_workerjob(std::string_view json_text) {
 std::vector<FieldError> validate_update(const WorkerJobSpec& old_spec, const WorkerJobSpec& new_spec) {
   std::vector<FieldError> errors;
   if (old_spec.job != new_spec.job) {
-    errors.push_back(
-        {"spec.job", "is immutable (was " + quoted(old_spec.job) + "); create a new WorkerJob to run a different job"});
+    errors.push_back({"spec.job", std::string(cel::kJobImmutable) + " (was " + quoted(old_spec.job) + ")"});
   }
   return errors;
 }

@@ -2,7 +2,9 @@
 // The WorkerJob API (worker.dev/v1alpha1) as C++ types, read from and written to the API server's
 // JSON. Parsing validates everything crds/workerjob.yaml validates, so an object the operator
 // acts on is one it fully understands, whatever server version or client created it; each error
-// names the field path, e.g. "spec.resources.limits.memory: must be >= requests.memory (1Gi)".
+// names the field path and, for a rule the CRD states in CEL, says what its message says, e.g.
+// "spec.resources.limits.memory: limits.memory (1G) must be at least requests.memory (1Gi): raise the
+// limit or lower the request".
 
 #include <cpprest/json.h>
 

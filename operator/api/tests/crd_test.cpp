@@ -1,9 +1,13 @@
-// crds/workerjob.yaml and the C++ API must agree: names, defaults and bounds; and every field of
-// the schema has a description (kubectl explain shows it).
+// crds/workerjob.yaml and the C++ API must agree: names, defaults, bounds and the wording of each CEL
+// rule's message; and every field of the schema has a description (kubectl explain shows it).
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <fstream>
+#include <regex>
 #include <sstream>
+#include <string>
+#include <vector>
 
 #include "api/workerjob.h"
 #include "api/yaml_json.h"
@@ -145,6 +149,140 @@ TEST_F(Crd, EveryFieldSetsEverySpecProperty) {
   }
   const auto parsed = parse_workerjob(load_yaml("operator/workerjob/tests/testdata/every-field.yaml"));
   EXPECT_TRUE(parsed.ok()) << parsed.error_text();
+}
+
+// --- CEL messages ------------------------------------------------------------------------------
+
+struct CelRule {
+  std::string rule;
+  std::string message;             // a fixed message, or
+  std::string message_expression;  // one computed from the object
+};
+
+void collect_cel_rules(const value& schema, std::vector<CelRule>& out) {
+  if (schema.is_array()) {
+    for (const auto& item : schema.as_array()) collect_cel_rules(item, out);
+    return;
+  }
+  if (!schema.is_object()) return;
+  for (const auto& [key, child] : schema.as_object()) {
+    if (key == "x-kubernetes-validations") {
+      for (const auto& r : child.as_array()) {
+        out.push_back({r.at("rule").as_string(), r.has_field("message") ? r.at("message").as_string() : "",
+                       r.has_field("messageExpression") ? r.at("messageExpression").as_string() : ""});
+      }
+    } else {
+      collect_cel_rules(child, out);
+    }
+  }
+}
+
+// WorkerJobs that break one CEL rule each (spec.job's immutability is validate_update's, below).
+std::vector<FieldError> errors_breaking_each_rule() {
+  const std::string head = "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: wj, namespace: team}\n";
+  const std::vector<std::string> docs = {
+      "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: " + std::string(64, 'a') +
+          ", namespace: team}\nspec: {job: a}\n",
+      head + "spec: {job: Not.A.Job}\n",
+      head + "spec: {job: a, image: 'a b'}\n",
+      head + "spec: {job: a, resources: {requests: {cpu: 1Mb}}}\n",
+      head + "spec: {job: a, resources: {limits: {memory: 99999999999999999999Ei}}}\n",
+      head + "spec: {job: a, resources: {limits: {'bad name': 1}}}\n",
+      head + "spec: {job: a, args: [--job=b]}\n",
+      head + "spec: {job: a, env: [{name: A, value: x, valueFrom: {fieldRef: {fieldPath: a}}}]}\n",
+      head + "spec: {job: a, env: [{name: A, valueFrom: {}}]}\n",
+      head + "spec: {job: a, envFrom: [{prefix: P_}]}\n",
+      head + "spec: {job: a, template: {labels: {worker.dev/job: x}}}\n",
+      head + "spec: {job: a, template: {labels: {'a b': x}}}\n",
+      head + "spec: {job: a, template: {labels: {team: 'a b'}}}\n",
+      head + "spec: {job: a, template: {annotations: {worker.dev/config-hash: x}}}\n",
+      head + "spec: {job: a, template: {annotations: {seccomp.security.alpha.kubernetes.io/pod: unconfined}}}\n",
+  };
+  std::vector<FieldError> errors;
+  for (const auto& doc : docs) {
+    std::string error;
+    const auto parsed = yaml_to_json(doc, &error);
+    EXPECT_TRUE(parsed) << error;
+    if (!parsed) continue;
+    const auto result = parse_workerjob(parsed->front());
+    EXPECT_FALSE(result.ok()) << doc;
+    errors.insert(errors.end(), result.errors.begin(), result.errors.end());
+  }
+  return errors;
+}
+
+// Whether the C++ error says what the CEL message says. A CEL message may start with the field path
+// ("spec.job must be ..."), which the C++ error names as its path instead.
+bool says(const FieldError& error, const std::string& cel_message) {
+  std::string wording = cel_message;
+  if (const auto space = wording.find(' ');
+      space != std::string::npos && error.path.rfind(wording.substr(0, space), 0) == 0) {
+    wording.erase(0, space + 1);
+  }
+  return error.message.find(wording) != std::string::npos;
+}
+
+TEST_F(Crd, EveryCelMessageIsWordedTheSameByTheParser) {
+  std::vector<CelRule> rules;
+  collect_cel_rules(root(), rules);
+  const std::vector<FieldError> errors = errors_breaking_each_rule();
+  WorkerJobSpec before;
+  before.job = "a";
+  WorkerJobSpec after;
+  after.job = "b";
+  const FieldError immutable = validate_update(before, after).at(0);
+  int fixed = 0;
+  for (const auto& rule : rules) {
+    if (rule.message.empty()) continue;
+    ++fixed;
+    if (rule.rule == "self == oldSelf") {
+      EXPECT_TRUE(says(immutable, rule.message)) << immutable.to_string() << "\nCEL: " << rule.message;
+      continue;
+    }
+    // CEL's cost budget allows a message naming the values only for cpu and memory (the expressions
+    // below); the parser names them for every resource, so the general message has no counterpart.
+    if (rule.message.starts_with("each limit must be at least its request")) continue;
+    const bool said =
+        std::any_of(errors.begin(), errors.end(), [&](const FieldError& e) { return says(e, rule.message); });
+    EXPECT_TRUE(said) << "no parser error says the CEL message \"" << rule.message << "\" (rule " << rule.rule << ")";
+  }
+  EXPECT_GE(fixed, 15) << "fewer CEL messages than expected: is the walk of the schema still right?";
+}
+
+// A messageExpression of the form 'text' + string(self.limits['r']) + 'text' + ..., evaluated for one
+// limit and one request.
+std::string evaluate_limit_message(const std::string& expression, const std::string& limit,
+                                   const std::string& request) {
+  static const std::regex term(R"('([^']*)'|string\(self\.(limits|requests)\['[a-z]+'\]\))");
+  std::string out;
+  for (auto it = std::sregex_iterator(expression.begin(), expression.end(), term); it != std::sregex_iterator(); ++it) {
+    const std::smatch& m = *it;
+    out += m[1].matched ? m[1].str() : (m[2] == "limits" ? limit : request);
+  }
+  return out;
+}
+
+TEST_F(Crd, EachLimitMessageExpressionIsWordedTheSameByTheParser) {
+  std::vector<CelRule> rules;
+  collect_cel_rules(root(), rules);
+  int expressions = 0;
+  for (const auto& rule : rules) {
+    if (rule.message_expression.empty()) continue;
+    ++expressions;
+    const std::string resource = rule.message_expression.find("'limits.cpu (") != std::string::npos ? "cpu" : "memory";
+    std::string error;
+    const auto doc = yaml_to_json(
+        "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: wj, namespace: team}\n"
+        "spec: {job: a, resources: {requests: {" +
+            resource + ": '2'}, limits: {" + resource + ": '1'}}}\n",
+        &error);
+    ASSERT_TRUE(doc) << error;
+    const auto parsed = parse_workerjob(doc->front());
+    ASSERT_EQ(parsed.errors.size(), 1u) << parsed.error_text();
+    EXPECT_EQ(parsed.errors[0].message, evaluate_limit_message(rule.message_expression, "1", "2"))
+        << "CEL: " << rule.message_expression;
+  }
+  EXPECT_EQ(expressions, 2) << "one messageExpression each for cpu and memory";
 }
 
 }  // namespace

@@ -196,9 +196,13 @@ TEST(WorkerJobSpec, ResourcesEncodeLimitsThenRequestsAndLeaveOutAnEmptyList) {
 
 TEST(WorkerJobSpec, EachLimitMustBeAtLeastItsRequest) {
   expect_error(kJob + "  resources:\n    requests: {memory: 1Gi}\n    limits: {memory: 1G}\n",
-               "spec.resources.limits.memory", "must be >= requests.memory (1Gi), is 1G");
+               "spec.resources.limits.memory",
+               "limits.memory (1G) must be at least requests.memory (1Gi): raise the limit or lower the request");
   expect_error(kJob + "  resources:\n    requests: {cpu: '1.5'}\n    limits: {cpu: 1}\n", "spec.resources.limits.cpu",
-               ">= requests.cpu (1.5)");
+               "limits.cpu (1) must be at least requests.cpu (1.5)");
+  expect_error(kJob + "  resources:\n    requests: {example.com/gpu: 2}\n    limits: {example.com/gpu: 1}\n",
+               "spec.resources.limits[example.com/gpu]",
+               "limits.example.com/gpu (1) must be at least requests.example.com/gpu (2): raise the limit");
   // Equal, or only one side set, is fine.
   valid(kJob + "  resources:\n    requests: {cpu: 500m}\n    limits: {cpu: '0.5', memory: 1Gi}\n");
   valid(kJob + "  resources:\n    limits: {cpu: 1m}\n");
@@ -217,7 +221,7 @@ TEST(WorkerJobSpec, ResourceQuantitiesAreChecked) {
 TEST(WorkerJobSpec, ResourceNamesAndShape) {
   valid(kJob + "  resources:\n    limits: {example.com/gpu: 1, ephemeral-storage: 1Gi}\n");
   expect_error(kJob + "  resources:\n    limits: {'bad name': 1}\n", "spec.resources.limits[bad name]",
-               "not a valid resource name");
+               "resource names must look like cpu, memory");
   expect_error(kJob + "  resources:\n    claims: []\n", "spec.resources.claims", "unknown field");
   expect_error(kJob + "  resources: 5\n", "spec.resources", "must be an object");
   std::string many = kJob + "  resources:\n    limits:\n";
@@ -258,7 +262,7 @@ TEST(WorkerJobSpec, EnvRules) {
   expect_error(kJob + "  env:\n  - {name: A}\n  - {name: A}\n", "spec.env[1].name", "duplicate");
   expect_error(kJob + "  env:\n  - {name: A, value: 1}\n", "spec.env[0].value", "must be a string");
   expect_error(kJob + "  env:\n  - {name: A, value: x, valueFrom: {fieldRef: {fieldPath: a}}}\n", "spec.env[0]",
-               "both value and valueFrom");
+               "set either value or valueFrom, not both");
   expect_error(kJob + "  env:\n  - {name: A, valueFrom: {}}\n", "spec.env[0].valueFrom", "exactly one");
   expect_error(kJob + "  env:\n  - {name: A, valueFrom: {secretKeyRef: {name: s}}}\n",
                "spec.env[0].valueFrom.secretKeyRef.key", "is required");
@@ -296,9 +300,9 @@ TEST(WorkerJobSpec, TemplateLabelsAndAnnotations) {
   expect_error(kJob + "  template:\n    labels: {app.kubernetes.io/instance: x}\n",
                "spec.template.labels[app.kubernetes.io/instance]", "set by the operator");
   expect_error(kJob + "  template:\n    labels: {worker.dev/job: x}\n", "spec.template.labels[worker.dev/job]",
-               "reserves");
+               "worker.dev/* labels are set by the operator");
   expect_error(kJob + "  template:\n    annotations: {worker.dev/config-hash: x}\n",
-               "spec.template.annotations[worker.dev/config-hash]", "reserves");
+               "spec.template.annotations[worker.dev/config-hash]", "worker.dev/* annotations are set by the operator");
   for (const char* key :
        {"container.apparmor.security.beta.kubernetes.io/worker", "seccomp.security.alpha.kubernetes.io/pod",
         "container.seccomp.security.alpha.kubernetes.io/worker"}) {
@@ -307,9 +311,11 @@ TEST(WorkerJobSpec, TemplateLabelsAndAnnotations) {
   }
   EXPECT_EQ(valid(kJob + "  template:\n    annotations: {example.com/apparmor-note: x}\n").template_.annotations.size(),
             1u);
-  expect_error(kJob + "  template:\n    labels: {team: 'a b'}\n", "spec.template.labels.team", "label value");
+  expect_error(kJob + "  template:\n    labels: {team: 'a b'}\n", "spec.template.labels.team",
+               "values must be at most 63 letters");
   expect_error(kJob + "  template:\n    labels: {team: 1}\n", "spec.template.labels.team", "quote it");
-  expect_error(kJob + "  template:\n    labels: {'a b': x}\n", "spec.template.labels[a b]", "not a valid key");
+  expect_error(kJob + "  template:\n    labels: {'a b': x}\n", "spec.template.labels[a b]",
+               "keys must be an optional DNS-subdomain prefix");
 }
 
 TEST(WorkerJobSpec, TemplateNodeSelectorTolerationsAffinity) {
