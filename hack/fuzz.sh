@@ -23,6 +23,7 @@ sources=(
   operator/api/json_text.cpp
   operator/api/names.cpp
   operator/api/quantity.cpp
+  operator/api/tests/workerjob_json.cpp
   operator/api/workerjob.cpp
   operator/api/yaml_json.cpp
   operator/workerjob/render.cpp

@@ -152,13 +152,12 @@ Parsed<WorkerJob> parse_workerjob(std::string_view json_text);
 // The transition rules the CRD enforces on update (spec.job is immutable).
 std::vector<FieldError> validate_update(const WorkerJobSpec& old_spec, const WorkerJobSpec& new_spec);
 
-// JSON for writes: keys in a fixed order, only fields that are set.
+// JSON for writes: keys in a fixed order, only fields that are set. (A whole WorkerJob or spec is
+// never written by the operator; tests build them with api/tests/workerjob_json.h.)
 // Resources as core/v1 writes them: limits, then requests (its field order), resource names sorted,
-// an empty list left out. The one encoder of resources, for the rendered container and the spec alike.
+// an empty list left out. The one encoder of resources, for the rendered container and the tests alike.
 web::json::value to_json(const ResourceRequirements& resources);
-web::json::value to_json(const WorkerJobSpec& spec);
 web::json::value to_json(const WorkerJobStatus& status);
-web::json::value to_json(const WorkerJob& job);
 
 // The READY column text for a status.
 std::string ready_text(std::int32_t ready_replicas, std::int32_t desired_replicas);

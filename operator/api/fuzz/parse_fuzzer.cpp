@@ -9,6 +9,7 @@
 
 #include "api/json_text.h"
 #include "api/quantity.h"
+#include "api/tests/workerjob_json.h"
 #include "api/workerjob.h"
 #include "api/yaml_json.h"
 #include "workerjob/render.h"
@@ -20,7 +21,7 @@ void use(const wo::api::Parsed<wo::api::WorkerJob>& parsed) {
     (void)parsed.error_text();
     return;
   }
-  (void)wo::api::to_pretty_json(wo::api::to_json(*parsed.value));
+  (void)wo::api::to_pretty_json(wo::api::testing::to_json(*parsed.value));
   auto rendered = wo::workerjob::render(*parsed.value, {.worker_image = "worker:fuzz"});
   if (rendered.ok()) (void)wo::api::to_pretty_json(rendered.value->deployment);
 }

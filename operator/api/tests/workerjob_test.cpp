@@ -4,10 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "api/json_text.h"
+#include "api/tests/workerjob_json.h"
 #include "api/yaml_json.h"
 
 namespace wo::api {
 namespace {
+
+using testing::to_json;  // a whole WorkerJob or spec; api::to_json (found by ADL) writes status and resources
 
 web::json::value yaml(const std::string& text) {
   std::string error;
