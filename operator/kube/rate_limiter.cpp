@@ -1,13 +1,12 @@
 #include "rate_limiter.h"
 
 #include <algorithm>
-
-#include "sleep.h"
+#include <utility>
 
 namespace wo::kube {
 
-TokenBucket::TokenBucket(double qps, int burst)
-    : qps_(qps), burst_(std::max(1, burst)), tokens_(std::max(1, burst)), last_(Clock::now()) {}
+TokenBucket::TokenBucket(double qps, int burst, const Clock& clock)
+    : clock_(clock), qps_(qps), burst_(std::max(1, burst)), tokens_(std::max(1, burst)), last_(clock.now()) {}
 
 void TokenBucket::refill(Clock::time_point now) {
   const double elapsed = std::chrono::duration<double>(now - last_).count();
@@ -20,16 +19,16 @@ void TokenBucket::refill(Clock::time_point now) {
 bool TokenBucket::try_take() {
   if (unlimited()) return true;
   std::lock_guard lock(mu_);
-  refill(Clock::now());
+  refill(clock_.now());
   if (tokens_ < 1.0) return false;
   tokens_ -= 1.0;
   return true;
 }
 
-TokenBucket::Clock::duration TokenBucket::reserve() {
+Clock::duration TokenBucket::reserve() {
   if (unlimited()) return Clock::duration::zero();
   std::lock_guard lock(mu_);
-  refill(Clock::now());
+  refill(clock_.now());
   tokens_ -= 1.0;  // may go negative: the debt is what later callers wait for
   if (tokens_ >= 0) return Clock::duration::zero();
   return std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(-tokens_ / qps_));
@@ -38,7 +37,7 @@ TokenBucket::Clock::duration TokenBucket::reserve() {
 bool TokenBucket::wait(std::stop_token stop) {
   const auto delay = reserve();
   if (delay <= Clock::duration::zero()) return true;
-  return sleep_for(stop, delay);
+  return clock_.sleep_for(std::move(stop), delay);
 }
 
 }  // namespace wo::kube

@@ -2,16 +2,17 @@
 // Used by the REST client (--qps/--burst) and by the work queue's overall retry limit.
 #pragma once
 
-#include <chrono>
 #include <mutex>
 #include <stop_token>
+
+#include "wo/clock.h"
 
 namespace wo::kube {
 
 class TokenBucket {
  public:
-  using Clock = std::chrono::steady_clock;
-  TokenBucket(double qps, int burst);
+  // `clock` must outlive the bucket.
+  TokenBucket(double qps, int burst, const Clock& clock = steady_clock());
 
   bool unlimited() const { return qps_ <= 0; }
   // Takes a token now if one is available.
@@ -24,6 +25,7 @@ class TokenBucket {
 
  private:
   void refill(Clock::time_point now);
+  const Clock& clock_;
   std::mutex mu_;
   double qps_;
   double burst_;

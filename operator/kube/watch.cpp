@@ -1,6 +1,5 @@
 #include "watch.h"
 
-#include "sleep.h"
 #include "wo/log.h"
 
 namespace wo::kube {
@@ -73,11 +72,11 @@ bool WatchStream::next(WatchEvent& event) {
 // --- Backoff ---
 
 Backoff::Backoff(std::chrono::milliseconds initial, std::chrono::milliseconds cap,
-                 std::chrono::milliseconds reset_after)
-    : initial_(initial), cap_(cap), reset_after_(reset_after) {}
+                 std::chrono::milliseconds reset_after, const Clock& clock)
+    : clock_(clock), initial_(initial), cap_(cap), reset_after_(reset_after) {}
 
 std::chrono::milliseconds Backoff::next() {
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = clock_.now();
   if (current_.count() == 0 || now - last_ > reset_after_) {
     current_ = initial_;
   } else {
@@ -240,7 +239,7 @@ void Reflector::run(std::stop_token stop) {
     // Errors, watches that end at once and relists all wait: 0.8 s doubling to 30 s with jitter, back to
     // 0.8 s after 2 min without one (client-go's reflector backoff).
     if (stop.stop_requested()) break;
-    sleep_for(stop, backoff.next());
+    steady_clock().sleep_for(stop, backoff.next());
   }
 }
 

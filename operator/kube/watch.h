@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "client.h"
+#include "wo/clock.h"
 
 namespace wo::kube {
 
@@ -64,15 +65,17 @@ class WatchStream {
 // Exponential backoff with jitter: initial, doubling, capped; reset after `reset_after` without failures.
 class Backoff {
  public:
+  // `clock` measures reset_after; it must outlive the backoff.
   Backoff(std::chrono::milliseconds initial = std::chrono::milliseconds(800),
           std::chrono::milliseconds cap = std::chrono::seconds(30),
-          std::chrono::milliseconds reset_after = std::chrono::minutes(2));
+          std::chrono::milliseconds reset_after = std::chrono::minutes(2), const Clock& clock = steady_clock());
   std::chrono::milliseconds next();  // the delay to wait now, jittered in [d, 2d) and capped
   void reset() { current_ = std::chrono::milliseconds(0); }
 
  private:
+  const Clock& clock_;
   std::chrono::milliseconds initial_, cap_, reset_after_, current_{0};
-  std::chrono::steady_clock::time_point last_{};
+  Clock::time_point last_{};
   std::mt19937_64 rng_{std::random_device{}()};
 };
 

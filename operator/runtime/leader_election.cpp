@@ -5,7 +5,6 @@
 #include <ctime>
 #include <random>
 
-#include "kube/sleep.h"
 #include "wo/log.h"
 #include "wo/metrics.h"
 
@@ -80,12 +79,16 @@ void LeaderElector::set_leading(bool leading) {
   if (leader_gauge_ != nullptr) leader_gauge_->set(leading ? 1.0 : 0.0);
 }
 
-bool LeaderElector::try_acquire_or_renew(std::chrono::steady_clock::time_point deadline) {
+kube::RequestScope LeaderElector::bounded_by(Clock::time_point deadline) const {
+  return kube::RequestScope({.deadline = std::chrono::steady_clock::now() + (deadline - config_.clock->now())});
+}
+
+bool LeaderElector::try_acquire_or_renew(Clock::time_point deadline) {
   // Every request of the attempt ends by the deadline (no retry, no 429 wait): the caller needs its
   // answer before its leadership could have expired.
-  kube::RequestScope bounded({.deadline = deadline});
+  const kube::RequestScope bounded = bounded_by(deadline);
   const auto now_wall = std::chrono::system_clock::now();
-  const auto now = std::chrono::steady_clock::now();
+  const auto now = config_.clock->now();
   const std::string ns = config_.lease_namespace, name = config_.lease_name;
   const int duration_s =
       static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
@@ -172,7 +175,7 @@ bool LeaderElector::try_acquire_or_renew(std::chrono::steady_clock::time_point d
   return true;
 }
 
-void LeaderElector::note_written(const value& lease, std::chrono::steady_clock::time_point when) {
+void LeaderElector::note_written(const value& lease, Clock::time_point when) {
   std::lock_guard lock(mu_);
   last_lease_ = lease;
   observed_record_.clear();  // our own write: the next read updates observed_time_
@@ -191,7 +194,7 @@ void LeaderElector::release() {
   const auto now = format_micro_time(std::chrono::system_clock::now());
   try {
     // Bounded: a graceful stop must not hang on an unreachable API server (the Lease expires on its own).
-    kube::RequestScope bounded({.deadline = std::chrono::steady_clock::now() + config_.renew_deadline});
+    const kube::RequestScope bounded = bounded_by(config_.clock->now() + config_.renew_deadline);
     for (;;) {
       lease["spec"]["holderIdentity"] = value::string("");
       lease["spec"]["leaseDurationSeconds"] = value::number(1);
@@ -218,10 +221,11 @@ void LeaderElector::run(std::stop_token stop) {
   const std::string lease_id = config_.lease_namespace + "/" + config_.lease_name;
   wo::log::info("campaigning for leadership", {{"lease", lease_id}, {"identity", config_.identity}});
   // Acquire: retry every retry period until we hold the lease or are stopped.
-  std::chrono::steady_clock::time_point deadline;
+  const Clock& clock = *config_.clock;
+  Clock::time_point deadline;
   for (;;) {
     if (stop.stop_requested()) return;
-    const auto attempt = std::chrono::steady_clock::now();
+    const auto attempt = clock.now();
     try {
       if (try_acquire_or_renew(attempt + config_.renew_deadline)) {
         deadline = attempt + config_.renew_deadline;
@@ -230,7 +234,7 @@ void LeaderElector::run(std::stop_token stop) {
     } catch (const std::exception& e) {
       wo::log::warn("leader election attempt failed", {{"lease", lease_id}, {"error", e.what()}});
     }
-    if (!kube::sleep_for(stop, config_.retry_period)) return;
+    if (!clock.sleep_for(stop, config_.retry_period)) return;
   }
   set_leading(true);
   wo::log::info("became leader", {{"lease", lease_id}, {"identity", config_.identity}});
@@ -241,9 +245,8 @@ void LeaderElector::run(std::stop_token stop) {
   // request of an attempt ends by then, so the loss is noticed at the deadline, not when a hung request
   // gives up, and no renewal can still be pending after it. Conflicts are retried within the attempt.
   bool lost = false;
-  while (kube::sleep_for(stop, std::min<std::chrono::steady_clock::duration>(
-                                   config_.retry_period, deadline - std::chrono::steady_clock::now()))) {
-    const auto attempt = std::chrono::steady_clock::now();
+  while (clock.sleep_for(stop, std::min<Clock::duration>(config_.retry_period, deadline - clock.now()))) {
+    const auto attempt = clock.now();
     if (attempt >= deadline) {
       lost = true;
       wo::log::error("could not renew the leader lease within the renew deadline", {{"lease", lease_id}});

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "kube/client.h"
+#include "wo/clock.h"
 #include "wo/metrics.h"
 
 namespace wo::runtime {
@@ -40,6 +41,9 @@ struct LeaderElectionConfig {
   std::function<void()> on_stopped_leading;
   std::function<void(const std::string&)> on_new_leader;  // identity of the observed holder
   metrics::Registry* metrics = nullptr;
+  // Retry periods, renew deadlines and lease expiry are measured by it; must outlive the elector. (The
+  // Lease's renewTime and acquireTime are wall time, std::chrono::system_clock.)
+  const Clock* clock = &steady_clock();
 };
 
 // hostname + "_" + 8 random hex digits.
@@ -62,8 +66,10 @@ class LeaderElector {
 
  private:
   // One attempt to acquire or renew, every request ending by deadline; true when we hold the lease afterwards.
-  bool try_acquire_or_renew(std::chrono::steady_clock::time_point deadline);
-  void note_written(const web::json::value& lease, std::chrono::steady_clock::time_point when);
+  bool try_acquire_or_renew(Clock::time_point deadline);
+  void note_written(const web::json::value& lease, Clock::time_point when);
+  // Bounds the Lease requests of this thread by `deadline` of the clock (requests are timed in real time).
+  kube::RequestScope bounded_by(Clock::time_point deadline) const;
   void release();
   void set_leading(bool leading);
 
@@ -75,7 +81,7 @@ class LeaderElector {
   std::string observed_record_;  // holder|renewTime|acquireTime|transitions|duration as last seen
   std::string observed_holder_;
   std::chrono::seconds observed_duration_{0};
-  std::chrono::steady_clock::time_point observed_time_{};
+  Clock::time_point observed_time_{};
   web::json::value last_lease_;  // what we last wrote or read (with resourceVersion)
   metrics::Gauge* leader_gauge_ = nullptr;
 };

@@ -43,11 +43,11 @@ int MaxOfRateLimiter::num_requeues(const std::string& key) {
   return n;
 }
 
-std::unique_ptr<RateLimiter> default_controller_rate_limiter() {
+std::unique_ptr<RateLimiter> default_controller_rate_limiter(const Clock& clock) {
   std::vector<std::unique_ptr<RateLimiter>> parts;
   parts.push_back(
       std::make_unique<ItemExponentialRateLimiter>(std::chrono::milliseconds(5), std::chrono::seconds(1000)));
-  parts.push_back(std::make_unique<BucketRateLimiter>(10.0, 100));
+  parts.push_back(std::make_unique<BucketRateLimiter>(10.0, 100, clock));
   return std::make_unique<MaxOfRateLimiter>(std::move(parts));
 }
 

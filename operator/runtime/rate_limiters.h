@@ -9,10 +9,11 @@
 #include <vector>
 
 #include "kube/rate_limiter.h"
+#include "wo/clock.h"
 
 namespace wo::runtime {
 
-using Duration = std::chrono::steady_clock::duration;
+using Duration = Clock::duration;
 
 class RateLimiter {
  public:
@@ -41,7 +42,7 @@ class ItemExponentialRateLimiter : public RateLimiter {
 // One shared token bucket over all keys: bounds the overall retry rate.
 class BucketRateLimiter : public RateLimiter {
  public:
-  BucketRateLimiter(double qps, int burst) : bucket_(qps, burst) {}
+  BucketRateLimiter(double qps, int burst, const Clock& clock = steady_clock()) : bucket_(qps, burst, clock) {}
   Duration when(const std::string&) override { return bucket_.reserve(); }
   void forget(const std::string&) override {}
   int num_requeues(const std::string&) override { return 0; }
@@ -62,7 +63,8 @@ class MaxOfRateLimiter : public RateLimiter {
   std::vector<std::unique_ptr<RateLimiter>> parts_;
 };
 
-// controller-runtime's classic default: max(per-key 5 ms → 1000 s, overall 10 qps / burst 100).
-std::unique_ptr<RateLimiter> default_controller_rate_limiter();
+// controller-runtime's classic default: max(per-key 5 ms → 1000 s, overall 10 qps / burst 100), the
+// bucket refilling by `clock` (which must outlive the limiter).
+std::unique_ptr<RateLimiter> default_controller_rate_limiter(const Clock& clock = steady_clock());
 
 }  // namespace wo::runtime

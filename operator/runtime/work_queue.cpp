@@ -4,8 +4,8 @@
 
 namespace wo::runtime {
 
-WorkQueue::WorkQueue(WorkQueueOptions options) : options_(std::move(options)) {
-  if (!options_.rate_limiter) options_.rate_limiter = default_controller_rate_limiter();
+WorkQueue::WorkQueue(WorkQueueOptions options) : options_(std::move(options)), clock_(*options_.clock) {
+  if (!options_.rate_limiter) options_.rate_limiter = default_controller_rate_limiter(clock_);
   if (auto* r = options_.metrics) {
     const std::vector<std::string> name{options_.name};
     depth_ = &r->gauge("workqueue_depth", "Current depth of the work queue.", {"name"}).with(name);
@@ -18,12 +18,11 @@ WorkQueue::WorkQueue(WorkQueueOptions options) : options_(std::move(options)) {
     work_duration_ =
         &r->histogram("workqueue_work_duration_seconds", "Time from handing a key out to done().", {"name"}).with(name);
   }
-  delay_thread_ = std::thread([this] { delay_loop(); });
+  delay_thread_ = std::jthread([this] { delay_loop(); });
 }
 
 WorkQueue::~WorkQueue() {
-  shut_down();
-  delay_thread_.join();
+  shut_down();  // ends the delay loop; delay_thread_ joins it
 }
 
 void WorkQueue::update_depth_locked() {
@@ -34,7 +33,7 @@ void WorkQueue::add_locked(const std::string& key) {
   if (shutting_down_ || dirty_.count(key) != 0) return;
   if (adds_ != nullptr) adds_->inc();
   dirty_.insert(key);
-  added_at_.emplace(key, Clock::now());
+  added_at_.emplace(key, clock_.now());
   if (processing_.count(key) != 0) return;  // done() will queue it again
   queue_.push_back(key);
   update_depth_locked();
@@ -53,10 +52,14 @@ void WorkQueue::add_after(const std::string& key, Clock::duration delay) {
     add_locked(key);
     return;
   }
-  const auto ready = Clock::now() + delay;
+  const auto ready = clock_.now() + delay;
   auto [it, inserted] = waiting_.emplace(key, ready);
   if (!inserted && ready < it->second) it->second = ready;
-  delay_cv_.notify_one();
+  wake_delay_thread_locked();
+}
+
+void WorkQueue::wake_delay_thread_locked() {
+  wake_delay_thread_.request_stop();
 }
 
 void WorkQueue::add_rate_limited(const std::string& key) {
@@ -75,7 +78,7 @@ int WorkQueue::num_requeues(const std::string& key) {
 void WorkQueue::delay_loop() {
   std::unique_lock lock(mu_);
   while (!shutting_down_) {
-    const auto now = Clock::now();
+    const auto now = clock_.now();
     auto next = Clock::time_point::max();
     for (auto it = waiting_.begin(); it != waiting_.end();) {
       if (it->second <= now) {
@@ -86,11 +89,13 @@ void WorkQueue::delay_loop() {
         ++it;
       }
     }
-    if (next == Clock::time_point::max()) {
-      delay_cv_.wait(lock);
-    } else {
-      delay_cv_.wait_until(lock, next);
-    }
+    // A wake requested after this point (between unlock and sleep) stops this very token, so the
+    // sleep returns at once: no wake-up is lost.
+    wake_delay_thread_ = std::stop_source();
+    const std::stop_token wake = wake_delay_thread_.get_token();
+    lock.unlock();
+    clock_.sleep_until(wake, next);  // time_point::max(): until a key is delayed or the queue shuts down
+    lock.lock();
   }
 }
 
@@ -103,7 +108,7 @@ std::optional<std::string> WorkQueue::get() {
   update_depth_locked();
   processing_.insert(key);
   dirty_.erase(key);
-  const auto now = Clock::now();
+  const auto now = clock_.now();
   if (auto it = added_at_.find(key); it != added_at_.end()) {
     if (queue_duration_ != nullptr) queue_duration_->observe(std::chrono::duration<double>(now - it->second).count());
     added_at_.erase(it);
@@ -117,7 +122,7 @@ void WorkQueue::done(const std::string& key) {
   if (processing_.erase(key) == 0) return;
   if (auto it = started_at_.find(key); it != started_at_.end()) {
     if (work_duration_ != nullptr)
-      work_duration_->observe(std::chrono::duration<double>(Clock::now() - it->second).count());
+      work_duration_->observe(std::chrono::duration<double>(clock_.now() - it->second).count());
     started_at_.erase(it);
   }
   if (dirty_.count(key) != 0) {
@@ -132,7 +137,7 @@ void WorkQueue::shut_down_locked() {
   shutting_down_ = true;
   waiting_.clear();  // delayed keys are dropped
   cv_.notify_all();
-  delay_cv_.notify_all();
+  wake_delay_thread_locked();
 }
 
 void WorkQueue::shut_down() {

@@ -17,24 +17,26 @@
 #include <optional>
 #include <queue>
 #include <set>
+#include <stop_token>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "runtime/rate_limiters.h"
+#include "wo/clock.h"
 #include "wo/metrics.h"
 
 namespace wo::runtime {
 
 struct WorkQueueOptions {
   std::string name = "queue";                 // the `name` label of the workqueue_* metrics
-  std::unique_ptr<RateLimiter> rate_limiter;  // null: default_controller_rate_limiter()
+  std::unique_ptr<RateLimiter> rate_limiter;  // null: default_controller_rate_limiter(*clock)
   metrics::Registry* metrics = nullptr;       // optional; must outlive the queue
+  const Clock* clock = &steady_clock();       // delays and latencies are measured by it; must outlive the queue
 };
 
 class WorkQueue {
  public:
-  using Clock = std::chrono::steady_clock;
   explicit WorkQueue(WorkQueueOptions options = {});
   ~WorkQueue();
   WorkQueue(const WorkQueue&) = delete;
@@ -65,23 +67,29 @@ class WorkQueue {
   void delay_loop();
   void update_depth_locked();
 
+  void wake_delay_thread_locked();
+
   WorkQueueOptions options_;
+  const Clock& clock_;
   mutable std::mutex mu_;
-  std::condition_variable cv_;        // wakes get() and drain
-  std::condition_variable delay_cv_;  // wakes the delay thread
+  std::condition_variable cv_;  // wakes get() and drain
+  // The delay thread sleeps on the clock until the earliest delayed key is due; a new delayed key or
+  // shut_down() requests a stop of this source to wake it sooner (each sleep gets a fresh one).
+  std::stop_source wake_delay_thread_;
   std::deque<std::string> queue_;
   std::set<std::string> dirty_, processing_;
   std::map<std::string, Clock::time_point> added_at_;    // for queue latency
   std::map<std::string, Clock::time_point> started_at_;  // for work duration
   std::map<std::string, Clock::time_point> waiting_;     // delayed key -> ready time
   bool shutting_down_ = false;
-  std::thread delay_thread_;
 
   metrics::Gauge* depth_ = nullptr;
   metrics::Counter* adds_ = nullptr;
   metrics::Counter* retries_ = nullptr;
   metrics::Histogram* queue_duration_ = nullptr;
   metrics::Histogram* work_duration_ = nullptr;
+
+  std::jthread delay_thread_;  // last: it starts once everything it uses exists, and is joined first
 };
 
 }  // namespace wo::runtime

@@ -1,3 +1,5 @@
+// The work queue and its rate limiters on a FakeClock: delays pass when the test advances time, so no
+// test sleeps through them and every delay is exact.
 #include "runtime/work_queue.h"
 
 #include <gtest/gtest.h>
@@ -6,7 +8,7 @@
 #include <future>
 #include <thread>
 
-#include "support.h"
+#include "testing/fake_clock.h"
 #include "testing/wait.h"
 #include "wo/metrics.h"
 
@@ -14,7 +16,14 @@ namespace wo::runtime {
 namespace {
 
 using namespace std::chrono_literals;
+using wo::testing::FakeClock;
 using wo::testing::wait_until;
+
+WorkQueueOptions on(const FakeClock& clock) {
+  WorkQueueOptions o;
+  o.clock = &clock;
+  return o;
+}
 
 TEST(WorkQueue, FifoAndDeduplicated) {
   WorkQueue q;
@@ -72,31 +81,43 @@ TEST(WorkQueue, NeverProcessesOneKeyConcurrently) {
 }
 
 TEST(WorkQueue, AddAfterDeliversLaterAndKeepsTheEarliestTime) {
-  WorkQueue q;
+  FakeClock clock;
+  WorkQueue q(on(clock));
   q.add_after("late", 1h);
   q.add_after("soon", 10ms);
   q.add_after("late", 20ms);  // earlier than the first request: wins
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
   EXPECT_EQ(q.len(), 0u);
-  auto first = q.get();
-  auto second = q.get();
-  ASSERT_TRUE(first && second);
-  EXPECT_EQ(*first, "soon");
-  EXPECT_EQ(*second, "late");
+  clock.advance(10ms);
+  EXPECT_EQ(q.get(), "soon");
+  ASSERT_TRUE(clock.wait_for_sleepers(1));  // the delay thread waits for the next key again
+  EXPECT_EQ(q.len(), 0u) << "\"late\" is due in another 10 ms";
+  clock.advance(10ms);
+  EXPECT_EQ(q.get(), "late");
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  EXPECT_EQ(q.len(), 0u) << "the 1 h request was superseded, not kept as a second add";
+  clock.advance(2h);
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  EXPECT_EQ(q.len(), 0u);
 }
 
 TEST(WorkQueue, AddAfterOfAQueuedKeyDoesNotDuplicate) {
-  WorkQueue q;
+  FakeClock clock;
+  WorkQueue q(on(clock));
   q.add("a");
   q.add_after("a", 1ms);
   ASSERT_EQ(*q.get(), "a");
+  clock.advance(1ms);
   // The delayed add lands while "a" is processing: it makes "a" dirty, not a second copy.
-  EXPECT_TRUE(wait_until([&] { return q.len() == 0; }, 1s));
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  EXPECT_EQ(q.len(), 0u);
   q.done("a");
-  EXPECT_TRUE(wait_until([&] { return q.len() == 1; }, 2s));
+  EXPECT_EQ(q.len(), 1u);
 }
 
 TEST(WorkQueue, ShutDownHandsOutWhatIsQueuedThenStops) {
-  WorkQueue q;
+  FakeClock clock;
+  WorkQueue q(on(clock));
   q.add("a");
   q.add_after("never", 1h);
   q.shut_down();
@@ -144,18 +165,22 @@ TEST(ItemExponentialRateLimiter, DoublesFrom5msTo1000s) {
 }
 
 TEST(DefaultControllerRateLimiter, OverallBucketBoundsRetriesAcrossKeys) {
-  auto r = default_controller_rate_limiter();
+  FakeClock clock;
+  auto r = default_controller_rate_limiter(clock);
   // The first 100 retries of distinct keys are free of bucket delay (burst 100): 5 ms each.
   for (int i = 0; i < 100; ++i) ASSERT_EQ(r->when("k" + std::to_string(i)), Duration(5ms));
-  // Then the 10 qps bucket dominates: the 101st first-time failure waits about 100 ms.
-  const Duration d = r->when("k100");
-  EXPECT_GT(d, Duration(5ms));
-  EXPECT_LE(d, Duration(100ms));
+  // Then the 10 qps bucket dominates: the 101st first-time failure waits 100 ms, the next 200 ms.
+  EXPECT_EQ(r->when("k100"), Duration(100ms));
+  EXPECT_EQ(r->when("k101"), Duration(200ms));
+  clock.advance(10s);  // the bucket refills: only the per-key backoff is left
+  EXPECT_EQ(r->when("k102"), Duration(5ms));
+  EXPECT_EQ(r->when("k0"), Duration(10ms));
 }
 
 TEST(WorkQueue, RateLimitedRetriesAndForget) {
+  FakeClock clock;
   metrics::Registry registry;
-  WorkQueueOptions o;
+  WorkQueueOptions o = on(clock);
   o.name = "test";
   o.metrics = &registry;
   WorkQueue q(std::move(o));
@@ -164,6 +189,7 @@ TEST(WorkQueue, RateLimitedRetriesAndForget) {
   q.add_rate_limited("a");  // a failed reconcile
   q.done("a");
   EXPECT_EQ(q.num_requeues("a"), 1);
+  clock.advance(5ms);  // the first retry's delay
   auto again = q.get();
   ASSERT_TRUE(again);
   EXPECT_EQ(*again, "a");
