@@ -8,7 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
-#include <thread>
+#include <stop_token>
 
 #include "kube/client.h"
 #include "kube/config.h"
@@ -151,21 +151,15 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   controller.watch_mapped(replicasets, workerjob_of_labels);
   controller.watch_mapped(pods, workerjob_of_labels);
 
-  std::stop_source stop;
-  std::jthread signal_watcher([&](std::stop_token st) {
-    while (!st.stop_requested()) {
-      if (shutdown.wait_for(std::chrono::milliseconds(200))) {
-        wo::log::info("shutting down", {{"signal", shutdown.reason()}});
-        stop.request_stop();
-        return;
-      }
-    }
+  // SIGTERM and SIGINT stop shutdown.token(); the manager stops with it.
+  const std::stop_callback log_shutdown(shutdown.token(), [&] {
+    wo::log::info("shutting down", {{"signal", shutdown.reason()}});
   });
 
   int code = 0;
   bool leadership_lost = false;
   try {
-    manager.run(stop.get_token());
+    manager.run(shutdown.token());
   } catch (const std::exception& e) {
     leadership_lost = dynamic_cast<const wo::runtime::LeadershipLost*>(&e) != nullptr;
     std::string message = e.what();
@@ -180,7 +174,6 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
     wo::process::write_termination_message(message);
     code = 1;
   }
-  signal_watcher.request_stop();
   // Events are the controllers' writes too: after leadership ended, those still queued belong to the next
   // leader's reconciles; drop them and cancel one in flight. On a graceful stop, write them (bounded).
   events.stop(leadership_lost ? std::chrono::milliseconds(0) : std::chrono::seconds(5));

@@ -125,7 +125,7 @@ struct Server::Impl {
   std::map<std::string, Handler> handlers;
   asio::io_context io{1};
   std::optional<tcp::acceptor> acceptor;
-  std::thread thread;
+  std::jthread thread;  // runs io; stop() ends io.run() and joins it
   std::atomic<uint16_t> port{0};
   std::mutex mu;
   bool started = false;
@@ -171,7 +171,7 @@ void Server::start() {
   if (ec) throw std::runtime_error("cannot listen on \"" + impl_->address + "\": " + ec.message());
   impl_->port = acceptor.local_endpoint().port();
   impl_->accept();
-  impl_->thread = std::thread([impl = impl_.get()] {
+  impl_->thread = std::jthread([impl = impl_.get()] {
     for (;;) {
       try {
         impl->io.run();

@@ -14,6 +14,8 @@
 #include <string>
 #include <system_error>
 
+#include "wo/clock.h"
+
 namespace wo::process {
 
 ShutdownSignal::ShutdownSignal() {
@@ -30,7 +32,7 @@ ShutdownSignal::ShutdownSignal() {
     ::close(sfd);
     throw std::runtime_error("eventfd: " + std::generic_category().message(errno));
   }
-  waiter_ = std::thread([this, sfd] {
+  waiter_ = std::jthread([this, sfd] {
     pollfd fds[2] = {{sfd, POLLIN, 0}, {wake_fd_, POLLIN, 0}};
     for (;;) {
       if (::poll(fds, 2, -1) < 0) {
@@ -50,6 +52,7 @@ ShutdownSignal::ShutdownSignal() {
 }
 
 ShutdownSignal::~ShutdownSignal() {
+  // The waiter thread polls the signalfd and this eventfd without a timeout: a write ends it.
   const uint64_t one = 1;
   if (::write(wake_fd_, &one, sizeof one) < 0) {
     // Nothing useful to do in a destructor; the waiter thread is joined regardless of poll's result.
@@ -58,29 +61,23 @@ ShutdownSignal::~ShutdownSignal() {
   ::close(wake_fd_);
 }
 
-bool ShutdownSignal::requested() const {
-  std::lock_guard lock(mu_);
-  return requested_;
-}
-
 bool ShutdownSignal::wait_for(std::chrono::milliseconds timeout) const {
-  std::unique_lock lock(mu_);
-  return cv_.wait_for(lock, timeout, [this] { return requested_; });
+  return !steady_clock().sleep_for(token(), timeout);
 }
 
 void ShutdownSignal::wait() const {
-  std::unique_lock lock(mu_);
-  cv_.wait(lock, [this] { return requested_; });
+  steady_clock().sleep_until(token(), Clock::time_point::max());
 }
 
 void ShutdownSignal::request(std::string reason) {
   {
     std::lock_guard lock(mu_);
-    if (requested_) return;
-    requested_ = true;
+    if (reason_set_) return;
+    reason_set_ = true;
     reason_ = std::move(reason);
   }
-  cv_.notify_all();
+  // Outside the lock: stop callbacks run here, and one may ask for reason().
+  source_.request_stop();
 }
 
 std::string ShutdownSignal::reason() const {

@@ -6,6 +6,8 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <stop_token>
+#include <string>
 
 namespace wo::process {
 namespace {
@@ -16,6 +18,24 @@ TEST(Process, SigtermRequestsShutdown) {
   ::kill(::getpid(), SIGTERM);
   EXPECT_TRUE(signal.wait_for(std::chrono::seconds(10)));
   EXPECT_EQ(signal.reason(), "SIGTERM");
+}
+
+TEST(Process, SigintStopsTheToken) {
+  ShutdownSignal signal;
+  const std::stop_token token = signal.token();
+  EXPECT_FALSE(token.stop_requested());
+  ::kill(::getpid(), SIGINT);
+  signal.wait();
+  EXPECT_TRUE(token.stop_requested());
+  EXPECT_EQ(signal.reason(), "SIGINT");
+}
+
+TEST(Process, AStopCallbackSeesTheReason) {
+  ShutdownSignal signal;
+  std::string seen;
+  const std::stop_callback on_stop(signal.token(), [&] { seen = signal.reason(); });
+  signal.request("routine failed");  // runs the callback on this thread, after the reason is set
+  EXPECT_EQ(seen, "routine failed");
 }
 
 TEST(Process, InternalRequestKeepsFirstReason) {

@@ -2,6 +2,8 @@
 
 #include <unistd.h>
 
+#include <utility>
+
 #include "runtime/leader_election.h"
 #include "wo/log.h"
 #include "wo/text.h"
@@ -32,7 +34,8 @@ EventRecorder::EventRecorder(kube::Client& client, EventRecorderOptions options)
     gethostname(host, sizeof host - 1);
     options_.instance = host;
   }
-  thread_ = std::thread([this] { loop(); });
+  thread_ = std::jthread([this](std::stop_token stop) { loop(std::move(stop)); });
+  stopped_ = thread_.get_stop_token();
 }
 
 EventRecorder::~EventRecorder() {
@@ -43,7 +46,7 @@ void EventRecorder::record(const value& involved, const std::string& type, const
                            const std::string& message) {
   const std::string id = object_id(involved);
   std::lock_guard lock(mu_);
-  if (stopping_) return;
+  if (stopped_.stop_requested()) return;
   auto& bucket = buckets_[id];
   if (!bucket) bucket = std::make_unique<kube::TokenBucket>(options_.per_object_qps, options_.per_object_burst);
   if (queue_.size() >= options_.queue_capacity || !bucket->try_take()) {
@@ -69,9 +72,8 @@ void EventRecorder::stop(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   if (!thread_.joinable()) return;
   cv_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
-  stopping_ = true;
   queue_.clear();
-  cv_.notify_all();
+  thread_.request_stop();  // under the lock, so no record() slips in after the queue was cleared
   lock.unlock();
   requests_.cancel();
   thread_.join();
@@ -87,7 +89,7 @@ uint64_t EventRecorder::written() const {
   return written_;
 }
 
-void EventRecorder::loop() {
+void EventRecorder::loop(std::stop_token stop) {
   const kube::RequestScope cancelled_on_stop({.deadline = std::nullopt, .cancel = requests_.get_token()});
   for (;;) {
     Pending p;
@@ -95,8 +97,7 @@ void EventRecorder::loop() {
       std::unique_lock lock(mu_);
       busy_ = false;
       cv_.notify_all();
-      cv_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
-      if (stopping_) return;
+      if (!cv_.wait(lock, stop, [this] { return !queue_.empty(); })) return;  // stopped
       p = std::move(queue_.front());
       queue_.pop_front();
       busy_ = true;

@@ -13,6 +13,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <thread>
 
@@ -58,22 +59,22 @@ class EventRecorder {
     std::string namespace_, name;
     int count = 0;
   };
-  void loop();
+  void loop(std::stop_token stop);
   void write(const Pending& p);
 
   kube::Client& client_;
   EventRecorderOptions options_;
   kube::ResourceRef events_{"", "v1", "events", true, "Event"};
   mutable std::mutex mu_;
-  std::condition_variable cv_;
+  std::condition_variable_any cv_;  // a record, the writer going idle, or stop()
   std::deque<Pending> queue_;
-  bool stopping_ = false;
   bool busy_ = false;
   uint64_t dropped_ = 0, written_ = 0;
   std::map<std::string, std::unique_ptr<kube::TokenBucket>> buckets_;  // by involved object uid/key
   std::map<std::string, Series> series_;                               // writer thread only
+  std::stop_token stopped_;                   // the writer's, for record() (thread_ itself is joined concurrently)
   pplx::cancellation_token_source requests_;  // the writer's requests (a RequestScope on its thread)
-  std::thread thread_;
+  std::jthread thread_;                       // the writer; stop() requests its stop (then no more records are taken)
 };
 
 }  // namespace wo::runtime

@@ -2,17 +2,19 @@
 #pragma once
 
 #include <chrono>
-#include <condition_variable>
 #include <mutex>
+#include <stop_token>
 #include <string>
 #include <string_view>
 #include <thread>
 
 namespace wo::process {
 
-// Turns SIGTERM and SIGINT into a flag that threads can wait on. Construct it first thing in main,
-// before any thread starts: it blocks both signals in the calling thread (threads inherit the mask)
-// and waits for them on a thread of its own. Also ignores SIGPIPE (writes to closed sockets return EPIPE).
+// Turns SIGTERM and SIGINT into a stop request: token() is stopped when either arrives (or request()
+// is called), so whatever takes a std::stop_token stops on a signal without polling for it. Construct
+// it first thing in main, before any thread starts: it blocks both signals in the calling thread
+// (threads inherit the mask) and waits for them on a thread of its own. Also ignores SIGPIPE (writes to
+// closed sockets return EPIPE).
 class ShutdownSignal {
  public:
   ShutdownSignal();
@@ -20,21 +22,23 @@ class ShutdownSignal {
   ShutdownSignal(const ShutdownSignal&) = delete;
   ShutdownSignal& operator=(const ShutdownSignal&) = delete;
 
-  bool requested() const;
+  std::stop_token token() const { return source_.get_token(); }
+  bool requested() const { return source_.stop_requested(); }
   // Blocks until shutdown is requested or the timeout passes; returns requested().
   bool wait_for(std::chrono::milliseconds timeout) const;
   void wait() const;
-  // Requests shutdown from inside the process (e.g. a fatal error in a routine).
+  // Requests shutdown from inside the process (e.g. a fatal error in a routine). The first reason stays.
   void request(std::string reason);
+  // Why shutdown was requested ("SIGTERM", "SIGINT" or request()'s reason); set before token() stops.
   std::string reason() const;
 
  private:
+  std::stop_source source_;
   mutable std::mutex mu_;
-  mutable std::condition_variable cv_;
-  bool requested_ = false;
   std::string reason_;
-  std::thread waiter_;
+  bool reason_set_ = false;
   int wake_fd_ = -1;
+  std::jthread waiter_;  // last: it starts once everything it uses exists, and is joined first
 };
 
 // Kubernetes reads /dev/termination-log into the container's lastState.terminated.message.
