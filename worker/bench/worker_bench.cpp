@@ -107,7 +107,7 @@ double raw_rate(const std::string& dsn, long long n, int batch) {
     if (records.empty()) break;
     std::vector<queue::Finish> finishes;
     finishes.reserve(records.size());
-    for (const auto& r : records) finishes.push_back({r.id, queue::Outcome::completed, "", {}});
+    for (const auto& r : records) finishes.push_back({r.id, r.attempt_token, queue::Outcome::completed, "", {}});
     done += static_cast<long long>(store.finish(c, finishes, 5).size());
   }
   double seconds = std::chrono::duration<double>(Clock::now() - started).count();

@@ -65,6 +65,7 @@ struct Work {
 
 struct Done {
   int64_t id;
+  std::string attempt_token;
   uint64_t run;
   Outcome outcome;
   std::string message;
@@ -136,7 +137,8 @@ Done run_handler(QueueWorker::Shared& s, const Work& w) {
       message = "handler timed out after " + wo::cli::format_duration(s.options.handler_timeout);
       break;
   }
-  return Done{w.record.id, w.run, outcome, std::move(message), seconds, lost, w.record.num_failures};
+  return Done{w.record.id, w.record.attempt_token, w.run, outcome, std::move(message), seconds,
+              lost,        w.record.num_failures};
 }
 
 void handler_loop(std::shared_ptr<QueueWorker::Shared> s) {
@@ -228,6 +230,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
     CancelToken token;
     Clock::time_point deadline;
     uint64_t run;
+    std::string attempt_token;
     Clock::time_point cancelled_at = Clock::time_point::max();  // first seen cancelled (not at shutdown)
   };
   std::map<int64_t, InFlight> in_flight;
@@ -243,6 +246,13 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
   // Outcomes whose record another transaction holds row-locked: written once the lock is gone. Until
   // then the record is still held by this process: heartbeated, and never claimed again.
   std::vector<Finish> locked_finishes;
+  auto held_attempts = [&] {
+    std::vector<Attempt> attempts;
+    attempts.reserve(in_flight.size() + locked_finishes.size());
+    for (const auto& [id, f] : in_flight) attempts.push_back({id, f.attempt_token});
+    for (const auto& f : locked_finishes) attempts.push_back({f.id, f.attempt_token});
+    return attempts;
+  };
   auto held_ids = [&] {
     std::vector<int64_t> ids;
     ids.reserve(in_flight.size() + locked_finishes.size());
@@ -280,15 +290,29 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
       unstarted.swap(s->work);
     }
     for (auto& w : unstarted) {
-      if (end_run(w.record.id, w.run)) finishes.push_back({w.record.id, Outcome::released, "", {}});
+      if (end_run(w.record.id, w.run)) {
+        finishes.push_back({w.record.id, w.record.attempt_token, Outcome::released, "", {}});
+      }
     }
   };
-  // Writes the pending outcomes; those of row-locked records wait in locked_finishes.
+  // Writes the pending outcomes; those of row-locked records wait in locked_finishes. An outcome the
+  // database did not take belongs to an attempt that is no longer this one's (reset, and maybe claimed
+  // again): it is dropped and counted lost.
   auto write_finishes = [&] {
     auto results = store.finish(*conn, finishes, options_.max_attempts);
-    std::set<int64_t> locked;
+    std::set<int64_t> locked, answered;
     for (const auto& r : results) {
+      answered.insert(r.id);
       if (r.locked) locked.insert(r.id);
+    }
+    for (const auto& f : finishes) {
+      if (answered.count(f.id)) continue;
+      m.lost.inc();
+      wo::log::warn("outcome not written: the attempt is no longer this worker's (reset, maybe claimed again)",
+                    {{"queue", options_.table},
+                     {"id", f.id},
+                     {"attempt_token", f.attempt_token},
+                     {"outcome", std::string(to_string(f.outcome))}});
     }
     if (!locked.empty()) {
       for (auto& f : finishes) {
@@ -368,7 +392,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
       if (d.outcome == Outcome::errored) {
         delay = wo::worker::retry_delay(d.failures_before + 1, options_.retry_backoff, options_.retry_backoff_max, 0.2);
       }
-      finishes.push_back({d.id, d.outcome, std::move(d.message), delay});
+      finishes.push_back({d.id, std::move(d.attempt_token), d.outcome, std::move(d.message), delay});
     }
     if (!finishes.empty()) first_pending = std::min(first_pending, now);
     auto free_handlers = [&] { return options_.concurrency - static_cast<int>(in_flight.size()); };
@@ -414,7 +438,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
         if (now >= next_heartbeat) {
           next_heartbeat = now + options_.heartbeat_interval;
           std::map<int64_t, Heartbeat> owned;
-          for (const auto& hb : store.heartbeat(*conn, held_ids())) owned.emplace(hb.id, hb);
+          for (const auto& hb : store.heartbeat(*conn, held_attempts())) owned.emplace(hb.id, hb);
           bool any_locked = false;
           for (auto& [id, f] : in_flight) {
             auto it = owned.find(id);
@@ -470,7 +494,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
               in_flight[r.id] = {token,
                                  options_.handler_timeout.count() > 0 ? Clock::now() + options_.handler_timeout
                                                                       : Clock::time_point::max(),
-                                 run};
+                                 run, r.attempt_token};
               s->work.push_back({std::move(r), token, run});
             }
           }
@@ -551,13 +575,15 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
       s->closing = true;
     }
     for (auto& d : done) {
-      if (end_run(d.id, d.run) && !d.lost) finishes.push_back({d.id, d.outcome, std::move(d.message), {}});
+      if (end_run(d.id, d.run) && !d.lost) {
+        finishes.push_back({d.id, std::move(d.attempt_token), d.outcome, std::move(d.message), {}});
+      }
     }
   }
   s->handlers_cv.notify_all();
   for (auto& [id, f] : in_flight) {
     f.token.cancel(CancelReason::shutdown);
-    finishes.push_back({id, Outcome::released, "", {}});
+    finishes.push_back({id, f.attempt_token, Outcome::released, "", {}});
   }
   auto hard_deadline = ctx.stop().deadline();
   for (auto& f : locked_finishes) finishes.push_back(std::move(f));

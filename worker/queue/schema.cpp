@@ -27,6 +27,7 @@ std::string schema_sql(const QueueTable& table) {
       "  ADD COLUMN IF NOT EXISTS failure_message text,\n"
       "  ADD COLUMN IF NOT EXISTS worker_id uuid,\n"
       "  ADD COLUMN IF NOT EXISTS worker_hostname text,\n"
+      "  ADD COLUMN IF NOT EXISTS attempt_token uuid,\n"
       "  ADD COLUMN IF NOT EXISTS cancel_requested boolean NOT NULL DEFAULT false;\n"
       "DO $$ BEGIN\n"
       "  ALTER TABLE " +
@@ -80,13 +81,13 @@ void migrate(pqxx::connection& conn, const QueueTable& table) {
       "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "
       "AND column_name IN ('state','priority','payload','queued_at','process_after','started_at','finished_at',"
       "'last_heartbeat_at','num_failures','num_resets','failure_message','worker_id','worker_hostname',"
-      "'cancel_requested')",
+      "'attempt_token','cancel_requested')",
       table.name());
   pqxx::result indexes = tx.exec_params(
       "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname IN "
       "($2, $3, $4)",
       table.name(), table.name() + "_dequeue_idx", table.name() + "_processing_idx", table.name() + "_finished_idx");
-  if (current[0][0].as<int>() == 1 && columns[0][0].as<int>() == 14 && indexes[0][0].as<int>() == 3) {
+  if (current[0][0].as<int>() == 1 && columns[0][0].as<int>() == 15 && indexes[0][0].as<int>() == 3) {
     tx.commit();
     return;
   }

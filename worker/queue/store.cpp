@@ -69,10 +69,10 @@ QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string host
                " UPDATE " +
                t +
                " q SET state = 'processing', worker_id = $2::uuid, worker_hostname = $3,"
-               " started_at = now(), last_heartbeat_at = now()"
+               " attempt_token = gen_random_uuid(), started_at = now(), last_heartbeat_at = now()"
                " FROM c WHERE q.id = c.id AND q.state IN ('queued','errored')"
                " RETURNING q.id, q.payload::text, q.priority, q.num_failures, q.num_resets,"
-               " extract(epoch FROM now() - greatest(q.queued_at, q.process_after))::float8";
+               " extract(epoch FROM now() - greatest(q.queued_at, q.process_after))::float8, q.attempt_token::text";
   // Finishing and heartbeating never wait on a row lock held by someone else (a producer's
   // request_cancel inside a longer transaction, a SELECT ... FOR UPDATE left open): the dispatcher that
   // waited would stop heartbeating and completing every other record for as long as the lock is held.
@@ -81,13 +81,15 @@ QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string host
   // lock from the statement's snapshot, as locked: the caller keeps them and tries again shortly.
   // Skipping is better than a lock_timeout here: a timeout would fail the whole statement, every other
   // record's outcome or heartbeat with it, and would still wait its full length each time.
+  // Both match the attempt, not only the record: (id, attempt_token). worker_id is matched too, so that
+  // a claim by a worker of an older version, which sets no token, is never taken for this one's.
   finish_sql_ =
-      "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $4::text[], $5::bigint[])"
-      "   AS v(id, outcome, message, delay_ms)),"
+      "WITH v AS (SELECT * FROM unnest($1::bigint[], $2::text[], $4::text[], $5::bigint[], $7::uuid[])"
+      "   AS v(id, outcome, message, delay_ms, attempt_token)),"
       " mine AS (SELECT id FROM " +
       t +
-      " WHERE id IN (SELECT id FROM v) AND worker_id = $6::uuid AND state = 'processing'"
-      "   FOR NO KEY UPDATE SKIP LOCKED),"
+      " WHERE (id, attempt_token) IN (SELECT id, attempt_token FROM v) AND worker_id = $6::uuid"
+      "   AND state = 'processing' FOR NO KEY UPDATE SKIP LOCKED),"
       " done AS (UPDATE " +
       t +
       " q SET"
@@ -107,26 +109,30 @@ QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string host
       " process_after = CASE WHEN v.outcome = 'errored' THEN now() + v.delay_ms * interval '1 millisecond'"
       "   ELSE q.process_after END"
       " FROM v, mine"
-      " WHERE q.id = v.id AND q.id = mine.id AND q.worker_id = $6::uuid AND q.state = 'processing'"
+      " WHERE q.id = v.id AND q.id = mine.id AND q.attempt_token = v.attempt_token AND q.worker_id = $6::uuid"
+      "   AND q.state = 'processing'"
       " RETURNING q.id, q.state)"
       " SELECT id, state FROM done"
       " UNION ALL SELECT id, NULL FROM " +
       t +
-      " WHERE id IN (SELECT id FROM v) AND worker_id = $6::uuid AND state = 'processing'"
-      "   AND id NOT IN (SELECT id FROM done)";
-  heartbeat_sql_ = "WITH mine AS (SELECT id FROM " + t +
-                   " WHERE id = ANY($1::bigint[]) AND worker_id = $2::uuid AND state = 'processing'"
-                   "   FOR NO KEY UPDATE SKIP LOCKED),"
-                   " beat AS (UPDATE " +
-                   t +
-                   " q SET last_heartbeat_at = now() FROM mine"
-                   " WHERE q.id = mine.id AND q.worker_id = $2::uuid AND q.state = 'processing'"
-                   " RETURNING q.id, q.cancel_requested)"
-                   " SELECT id, cancel_requested, false FROM beat"
-                   " UNION ALL SELECT id, cancel_requested, true FROM " +
-                   t +
-                   " WHERE id = ANY($1::bigint[]) AND worker_id = $2::uuid AND state = 'processing'"
-                   "   AND id NOT IN (SELECT id FROM beat)";
+      " WHERE (id, attempt_token) IN (SELECT id, attempt_token FROM v) AND worker_id = $6::uuid"
+      "   AND state = 'processing' AND id NOT IN (SELECT id FROM done)";
+  heartbeat_sql_ =
+      "WITH h AS (SELECT * FROM unnest($1::bigint[], $3::uuid[]) AS h(id, attempt_token)),"
+      " mine AS (SELECT id FROM " +
+      t +
+      " WHERE (id, attempt_token) IN (SELECT id, attempt_token FROM h) AND worker_id = $2::uuid"
+      "   AND state = 'processing' FOR NO KEY UPDATE SKIP LOCKED),"
+      " beat AS (UPDATE " +
+      t +
+      " q SET last_heartbeat_at = now() FROM mine"
+      " WHERE q.id = mine.id AND q.worker_id = $2::uuid AND q.state = 'processing'"
+      " RETURNING q.id, q.cancel_requested)"
+      " SELECT id, cancel_requested, false FROM beat"
+      " UNION ALL SELECT id, cancel_requested, true FROM " +
+      t +
+      " WHERE (id, attempt_token) IN (SELECT id, attempt_token FROM h) AND worker_id = $2::uuid"
+      "   AND state = 'processing' AND id NOT IN (SELECT id FROM beat)";
 }
 
 std::vector<Record> QueueStore::claim(pqxx::connection& conn, int limit, const std::vector<int64_t>& held) const {
@@ -142,6 +148,7 @@ std::vector<Record> QueueStore::claim(pqxx::connection& conn, int limit, const s
     rec.num_failures = row[3].as<int>();
     rec.num_resets = row[4].as<int>();
     rec.wait_seconds = row[5].as<double>(0.0);
+    rec.attempt_token = row[6].as<std::string>();
     out.push_back(std::move(rec));
   }
   return out;
@@ -190,9 +197,10 @@ void QueueStore::finish_isolating(pqxx::connection& conn, std::span<const Finish
 void QueueStore::finish_batch(pqxx::connection& conn, std::span<const Finish> batch, int max_attempts,
                               std::vector<FinishResult>& out) const {
   std::vector<int64_t> ids, delays;
-  std::vector<std::string> outcomes, messages;
+  std::vector<std::string> outcomes, messages, tokens;
   for (const auto& f : batch) {
     ids.push_back(f.id);
+    tokens.push_back(f.attempt_token);
     outcomes.emplace_back(to_string(f.outcome));
     // Postgres text is valid UTF-8 without NUL; one bad byte would refuse the whole batch.
     messages.push_back(wo::text::clean(f.message, kMaxFailureMessageBytes));
@@ -200,7 +208,7 @@ void QueueStore::finish_batch(pqxx::connection& conn, std::span<const Finish> ba
   }
   pqxx::nontransaction tx(conn);
   pqxx::result r = tx.exec_params(finish_sql_, to_pg_array(ids), to_pg_array(outcomes), max_attempts,
-                                  to_pg_array(messages), to_pg_array(delays), worker_id_);
+                                  to_pg_array(messages), to_pg_array(delays), worker_id_, to_pg_array(tokens));
   for (const auto& row : r) {
     if (row[1].is_null()) {
       out.push_back({row[0].as<int64_t>(), "", true});
@@ -210,11 +218,19 @@ void QueueStore::finish_batch(pqxx::connection& conn, std::span<const Finish> ba
   }
 }
 
-std::vector<Heartbeat> QueueStore::heartbeat(pqxx::connection& conn, const std::vector<int64_t>& ids) const {
+std::vector<Heartbeat> QueueStore::heartbeat(pqxx::connection& conn, const std::vector<Attempt>& attempts) const {
   std::vector<Heartbeat> out;
-  if (ids.empty()) return out;
+  if (attempts.empty()) return out;
+  std::vector<int64_t> ids;
+  std::vector<std::string> tokens;
+  ids.reserve(attempts.size());
+  tokens.reserve(attempts.size());
+  for (const auto& a : attempts) {
+    ids.push_back(a.id);
+    tokens.push_back(a.attempt_token);
+  }
   pqxx::nontransaction tx(conn);
-  pqxx::result r = tx.exec_params(heartbeat_sql_, to_pg_array(ids), worker_id_);
+  pqxx::result r = tx.exec_params(heartbeat_sql_, to_pg_array(ids), worker_id_, to_pg_array(tokens));
   for (const auto& row : r) out.push_back({row[0].as<int64_t>(), row[1].as<bool>(), row[2].as<bool>()});
   return out;
 }

@@ -1,5 +1,5 @@
 // The SQL of the queue protocol, one statement per operation, each guarded so that a worker can only
-// change records it still owns (id + worker_id + state = 'processing').
+// change the attempts it still owns (id + attempt_token + worker_id + state = 'processing').
 //
 // All methods run autocommit statements on the given connection and throw pqxx exceptions; the caller
 // owns reconnecting. None of them opens a transaction that outlives the call.
@@ -19,6 +19,10 @@ namespace wo::queue {
 
 struct Record {
   int64_t id = 0;
+  // A fresh UUID per claim: this attempt's identity. Heartbeats and outcomes match it, so an attempt
+  // whose claim was reset (and maybe claimed again, even by this process) can never refresh or finish
+  // the attempt that replaced it. Handlers may key their side effects by it.
+  std::string attempt_token;
   std::string payload;  // the jsonb payload as JSON text
   int priority = 0;
   int num_failures = 0;  // failed attempts before this one
@@ -38,8 +42,15 @@ enum class Outcome {
 // failure_message is for humans: finish() keeps it this long at most.
 constexpr std::size_t kMaxFailureMessageBytes = 8192;
 
+// One claimed attempt of a record, as heartbeats and outcomes name it.
+struct Attempt {
+  int64_t id = 0;
+  std::string attempt_token;
+};
+
 struct Finish {
   int64_t id = 0;
+  std::string attempt_token;  // the attempt this outcome ends; another attempt of the record is left alone
   Outcome outcome = Outcome::completed;
   std::string message;                 // failure_message for errored/failed/canceled (any bytes: cleaned)
   std::chrono::milliseconds delay{0};  // retry delay for errored
@@ -74,17 +85,18 @@ class QueueStore {
   // the records this process still runs. The resetter may have taken one back from a handler that is
   // slow but alive; claiming it again would run it twice at once in this process.
   std::vector<Record> claim(pqxx::connection& conn, int limit, const std::vector<int64_t>& held = {}) const;
-  // Applies many outcomes in one statement; returns the records actually changed (still owned), and
-  // those still owned but row-locked by another transaction (locked: nothing written; never waited for).
+  // Applies many outcomes in one statement; returns the records actually changed (the attempt still
+  // owned), and those still owned but row-locked by another transaction (locked: nothing written; never
+  // waited for). An outcome missing from the answer was not written: its attempt is no longer this one's.
   // max_attempts: an errored record whose num_failures reaches it becomes failed. Messages are made valid
   // UTF-8 and bounded (kMaxFailureMessageBytes). When Postgres refuses the batch for a reason in its data
   // (SQLSTATE class 22 or 23, e.g. a table's own CHECK constraint), the batch is split until the refused
   // record is alone; that one is written with a message saying why its own was refused, or, if even that
   // is refused, left to the resetter (logged). Other errors (connection lost, timeout) are thrown.
   std::vector<FinishResult> finish(pqxx::connection& conn, const std::vector<Finish>& finishes, int max_attempts) const;
-  // Refreshes last_heartbeat_at of the given owned records; returns those still owned with their cancel
-  // flag. A record row-locked by another transaction is not waited for: it is returned locked, unrefreshed.
-  std::vector<Heartbeat> heartbeat(pqxx::connection& conn, const std::vector<int64_t>& ids) const;
+  // Refreshes last_heartbeat_at of the given attempts; returns those still owned with their cancel flag.
+  // A record row-locked by another transaction is not waited for: it is returned locked, unrefreshed.
+  std::vector<Heartbeat> heartbeat(pqxx::connection& conn, const std::vector<Attempt>& attempts) const;
 
   // Maintenance, safe to run from every replica at once (SKIP LOCKED).
   // Records processing whose heartbeat is older than stalled_after go back to queued (num_resets + 1), or

@@ -42,8 +42,10 @@ QueueOptions fast_options(const std::string& table) {
 // One worker "process" in-process: its own worker id, routines, metrics and health checks.
 class Worker {
  public:
+  // worker_id: the process's identity; two Workers given the same one are two queue workers of one
+  // process (e.g. two jobs on one table).
   Worker(const std::string& dsn, const QueueOptions& options, Handler handler,
-         milliseconds statement_timeout = seconds(10))
+         milliseconds statement_timeout = seconds(10), const std::string& worker_id = wo::worker::new_worker_id())
       : runner_(metrics_, checks_) {
     wo::worker::JobContext ctx;
     ctx.job = "test";
@@ -51,7 +53,7 @@ class Worker {
     ctx.database.statement_timeout = statement_timeout;
     ctx.database.connect_timeout = seconds(2);
     ctx.metrics = &metrics_;
-    ctx.worker_id = wo::worker::new_worker_id();
+    ctx.worker_id = worker_id;
     ctx.hostname = "test";
     for (auto& r : queue_job_routines(ctx, options, std::move(handler))) runner_.add(std::move(r));
     runner_.start();
@@ -86,6 +88,12 @@ std::vector<int64_t> enqueue_n(const std::string& dsn, const std::string& table,
   return ids;
 }
 
+void run_sql(const std::string& dsn, const std::string& sql) {
+  pqxx::connection c(dsn);
+  pqxx::nontransaction tx(c);
+  tx.exec(sql);
+}
+
 std::string query_text(const std::string& dsn, const std::string& sql) {
   pqxx::connection c(dsn);
   pqxx::nontransaction tx(c);
@@ -105,9 +113,52 @@ TEST(QueueTest, MigrationIsIdempotentAndKeepsExtraColumns) {
   }
   create_queue(dsn, "mine");
   create_queue(dsn, "mine");
-  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'mine'"), 16);
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM information_schema.columns WHERE table_name = 'mine'"), 17);
   EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM pg_indexes WHERE tablename = 'mine'"),
             5);  // primary key, dequeue, processing, cancel_requested, finished
+}
+
+// A table an older version created has every index and the trigger, but not the newer columns: the
+// quick "already current" check must not skip adding them.
+TEST(QueueTest, MigrationAddsTheColumnsATableOfAnOlderVersionLacks) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  run_sql(dsn, "ALTER TABLE jobs DROP COLUMN attempt_token");
+  create_queue(dsn, "jobs");
+  EXPECT_EQ(query_int(dsn,
+                      "SELECT count(*) FROM information_schema.columns WHERE table_name = 'jobs' AND column_name = "
+                      "'attempt_token'"),
+            1);
+}
+
+// Every claim of a record is a new attempt with its own token; heartbeats and outcomes that name an
+// attempt the record has left (reset, then claimed again) change nothing, even from the same worker.
+TEST(QueueTest, EveryClaimIsANewAttemptAndOnlyTheCurrentAttemptHeartbeatsOrFinishes) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  int64_t id = enqueue_n(dsn, "jobs", 1)[0];
+  QueueStore store(QueueTable("jobs"), wo::worker::new_worker_id(), "test");
+  pqxx::connection c(dsn);
+  auto first = store.claim(c, 1);
+  ASSERT_EQ(first.size(), 1u);
+  const std::string token_sql = "SELECT attempt_token::text FROM jobs WHERE id = " + std::to_string(id);
+  EXPECT_EQ(first[0].attempt_token, query_text(dsn, token_sql));
+  EXPECT_EQ(store.heartbeat(c, {{id, first[0].attempt_token}}).size(), 1u);
+  ASSERT_EQ(QueueStore::reset_stalled(c, QueueTable("jobs"), milliseconds(0), 3, 100).requeued, 1);
+  auto second = store.claim(c, 1);
+  ASSERT_EQ(second.size(), 1u);
+  EXPECT_NE(second[0].attempt_token, first[0].attempt_token);
+  EXPECT_EQ(second[0].attempt_token, query_text(dsn, token_sql));
+
+  EXPECT_TRUE(store.heartbeat(c, {{id, first[0].attempt_token}}).empty()) << "the old attempt heartbeated";
+  EXPECT_TRUE(store.finish(c, {{id, first[0].attempt_token, Outcome::completed, "", {}}}, 5).empty());
+  EXPECT_TRUE(store.finish(c, {{id, first[0].attempt_token, Outcome::released, "", {}}}, 5).empty());
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE state = 'processing' AND num_failures = 0"), 1);
+
+  EXPECT_EQ(store.heartbeat(c, {{id, second[0].attempt_token}}).size(), 1u);
+  auto done = store.finish(c, {{id, second[0].attempt_token, Outcome::completed, "", {}}}, 5);
+  ASSERT_EQ(done.size(), 1u);
+  EXPECT_EQ(done[0].state, kCompleted);
 }
 
 TEST(QueueTest, ManyWorkersProcessEveryRecordExactlyOnce) {
@@ -180,12 +231,8 @@ TEST(QueueTest, ThrowingHandlerRetriesWithGrowingDelaysThenFailsAndNeverBlocksOt
 TEST(QueueTest, AnOutcomePostgresRejectsIsWrittenAloneWithAFallbackMessageAndNeverBlocksTheOthers) {
   std::string dsn = fresh_database();
   create_queue(dsn, "jobs");
-  {
-    pqxx::connection c(dsn);
-    pqxx::nontransaction tx(c);
-    // A team's own rule on its table: this message is refused (a data reason, like invalid text).
-    tx.exec("ALTER TABLE jobs ADD CONSTRAINT no_poison CHECK (failure_message NOT LIKE 'poison%')");
-  }
+  // A team's own rule on its table: this message is refused (a data reason, like invalid text).
+  run_sql(dsn, "ALTER TABLE jobs ADD CONSTRAINT no_poison CHECK (failure_message NOT LIKE 'poison%')");
   int64_t slow = enqueue_n(dsn, "jobs", 1, R"({"slow": true})")[0];
   int64_t poison = enqueue_n(dsn, "jobs", 1, R"({"poison": true})")[0];
   enqueue_n(dsn, "jobs", 30);
@@ -372,6 +419,66 @@ TEST(QueueTest, ARecordTakenBackFromALiveHandlerIsNotClaimedAgainByTheSameProces
   released = 100;
   w.stop();
   EXPECT_EQ(started.load(), 2);
+}
+
+// Each claim is a new attempt. Worker A's claim was reset (A was cut off from the database for longer
+// than stalled_after, so it never heard) and worker B claimed the record again: A's late outcome must
+// not finish B's attempt, even where nothing else tells the two apart. Here A and B are two queue workers
+// of one process (two jobs on one table), so they share the worker id the guards also match.
+TEST(QueueTest, ALateOutcomeOfAResetAttemptNeverFinishesTheAttemptThatReplacedIt) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  int64_t id = enqueue_n(dsn, "jobs", 1)[0];
+  const std::string worker_id = wo::worker::new_worker_id();
+  const std::string record_sql = "SELECT count(*) FROM jobs WHERE id = " + std::to_string(id);
+  auto options = fast_options("jobs");
+  options.concurrency = 1;
+  options.resetter = false;  // the test resets the record itself
+  auto options_a = options;
+  options_a.heartbeat_interval = std::chrono::hours(1);  // A does not notice the reset
+  std::atomic<bool> release_a{false}, release_b{false};
+  std::atomic<int> runs_a{0}, runs_b{0};
+  std::mutex mu;
+  std::vector<std::string> tokens;  // the attempt token each run was given
+  auto holding = [&](std::atomic<int>& runs, std::atomic<bool>& release) {
+    return [&runs, &release, &mu, &tokens](const Record& r, const wo::worker::CancelToken&) {
+      {
+        std::lock_guard lock(mu);
+        tokens.push_back(r.attempt_token);
+      }
+      ++runs;
+      while (!release) std::this_thread::sleep_for(milliseconds(5));
+    };
+  };
+  Worker a(dsn, options_a, holding(runs_a, release_a), seconds(10), worker_id);
+  ASSERT_TRUE(wait_until([&] { return runs_a == 1; }));
+  {
+    pqxx::connection c(dsn);
+    ASSERT_EQ(QueueStore::reset_stalled(c, QueueTable("jobs"), milliseconds(0), 3, 100).requeued, 1);
+  }
+  Worker b(dsn, options, holding(runs_b, release_b), seconds(10), worker_id);
+  ASSERT_TRUE(wait_until([&] { return runs_b == 1; }));
+  ASSERT_EQ(query_int(dsn, record_sql + " AND state = 'processing'"), 1);
+  {
+    std::lock_guard lock(mu);
+    ASSERT_EQ(tokens.size(), 2u);
+    EXPECT_NE(tokens[0], tokens[1]) << "a claim is a new attempt";
+    EXPECT_EQ(tokens[1], query_text(dsn, "SELECT attempt_token::text FROM jobs")) << "the handler knows its attempt";
+  }
+
+  // A's run ends; its dispatcher writes the outcome (counted processed) or drops it (counted lost).
+  release_a = true;
+  auto& processed_a = a.metrics().counter("worker_queue_processed_total", "", {"queue"}).with({"jobs"});
+  auto& lost_a = a.metrics().counter("worker_queue_lost_total", "", {"queue"}).with({"jobs"});
+  ASSERT_TRUE(wait_until([&] { return processed_a.value() + lost_a.value() >= 1; }));
+  EXPECT_EQ(processed_a.value(), 0) << "A completed the attempt that replaced its own";
+  EXPECT_EQ(query_int(dsn, record_sql + " AND state = 'processing'"), 1) << "B's attempt is still running";
+
+  release_b = true;
+  ASSERT_TRUE(wait_until([&] { return query_int(dsn, record_sql + " AND state = 'completed'") == 1; }));
+  a.stop();
+  b.stop();
+  EXPECT_EQ(runs_a.load() + runs_b.load(), 2);
 }
 
 // A producer holds a row lock on a record this worker runs (a SELECT ... FOR UPDATE left open, or
