@@ -1,6 +1,9 @@
 #include "queue/schema.h"
 
+#include <vector>
+
 #include "core/periodic.h"
+#include "queue/store.h"
 
 namespace wo::queue {
 
@@ -77,17 +80,26 @@ void migrate(pqxx::connection& conn, const QueueTable& table) {
   pqxx::result current = tx.exec_params(
       "SELECT count(*) FROM pg_trigger WHERE tgrelid = to_regclass($1) AND tgname = $2 AND NOT tgisinternal",
       table.quoted(), table.name() + "_notify");
+  // What schema_sql() creates besides the trigger; a name missing here would let a table that lacks it
+  // pass for current.
+  static const std::vector<std::string> kColumns = {
+      "state",           "priority",    "payload",           "queued_at",     "process_after",
+      "started_at",      "finished_at", "last_heartbeat_at", "num_failures",  "num_resets",
+      "failure_message", "worker_id",   "worker_hostname",   "attempt_token", "cancel_requested"};
+  static const std::vector<std::string> kIndexSuffixes = {"_dequeue_idx", "_processing_idx", "_cancel_requested_idx",
+                                                          "_finished_idx"};
+  std::vector<std::string> indexes;
+  for (const auto& suffix : kIndexSuffixes) indexes.push_back(table.name() + suffix);
   pqxx::result columns = tx.exec_params(
       "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "
-      "AND column_name IN ('state','priority','payload','queued_at','process_after','started_at','finished_at',"
-      "'last_heartbeat_at','num_failures','num_resets','failure_message','worker_id','worker_hostname',"
-      "'attempt_token','cancel_requested')",
-      table.name());
-  pqxx::result indexes = tx.exec_params(
-      "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname IN "
-      "($2, $3, $4)",
-      table.name(), table.name() + "_dequeue_idx", table.name() + "_processing_idx", table.name() + "_finished_idx");
-  if (current[0][0].as<int>() == 1 && columns[0][0].as<int>() == 15 && indexes[0][0].as<int>() == 3) {
+      "AND column_name = ANY($2::text[])",
+      table.name(), to_pg_array(kColumns));
+  pqxx::result present = tx.exec_params(
+      "SELECT count(*) FROM pg_indexes WHERE schemaname = current_schema() AND tablename = $1 AND indexname = "
+      "ANY($2::text[])",
+      table.name(), to_pg_array(indexes));
+  if (current[0][0].as<int>() == 1 && columns[0][0].as<std::size_t>() == kColumns.size() &&
+      present[0][0].as<std::size_t>() == indexes.size()) {
     tx.commit();
     return;
   }

@@ -131,6 +131,15 @@ TEST(QueueTest, MigrationAddsTheColumnsATableOfAnOlderVersionLacks) {
             1);
 }
 
+// The same for an index added by a newer version (jobs_cancel_requested_idx came after the others).
+TEST(QueueTest, MigrationAddsTheIndexesATableOfAnOlderVersionLacks) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  run_sql(dsn, "DROP INDEX jobs_cancel_requested_idx");
+  create_queue(dsn, "jobs");
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM pg_indexes WHERE indexname = 'jobs_cancel_requested_idx'"), 1);
+}
+
 // Every claim of a record is a new attempt with its own token; heartbeats and outcomes that name an
 // attempt the record has left (reset, then claimed again) change nothing, even from the same worker.
 TEST(QueueTest, EveryClaimIsANewAttemptAndOnlyTheCurrentAttemptHeartbeatsOrFinishes) {
