@@ -2,6 +2,9 @@
 
 #include <unistd.h>
 #include <atomic>
+#include <fstream>
+#include <sstream>
+#include <thread>
 
 #include "testing/postgres_server.h"
 
@@ -17,10 +20,23 @@ std::string fresh_database() {
   return server.connection_string(name);
 }
 
+void run_sql(const std::string& dsn, const std::string& sql) {
+  pqxx::connection c(dsn);
+  pqxx::nontransaction tx(c);
+  tx.exec(sql);
+}
+
 long long query_int(const std::string& dsn, const std::string& sql) {
   pqxx::connection c(dsn);
   pqxx::nontransaction tx(c);
   return tx.exec1(sql)[0].as<long long>(0);
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream in(path);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
 }
 
 }  // namespace wo::worker::testing

@@ -17,7 +17,13 @@ std::string fresh_database();
 // wo::worker::testing::wait_until.
 using wo::testing::wait_until;
 
+// Runs SQL (one or more statements) in autocommit.
+void run_sql(const std::string& dsn, const std::string& sql);
+
 // Runs one query returning a single integer (e.g. a count).
 long long query_int(const std::string& dsn, const std::string& sql);
+
+// The whole content of a file ("" when it cannot be read).
+std::string read_file(const std::string& path);
 
 }  // namespace wo::worker::testing

@@ -23,6 +23,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using wo::worker::testing::fresh_database;
 using wo::worker::testing::query_int;
+using wo::worker::testing::run_sql;
 using wo::worker::testing::wait_until;
 
 QueueOptions fast_options(const std::string& table) {
@@ -86,12 +87,6 @@ std::vector<int64_t> enqueue_n(const std::string& dsn, const std::string& table,
   auto ids = enqueue_many(tx, table, std::vector<std::string>(static_cast<std::size_t>(n), payload));
   tx.commit();
   return ids;
-}
-
-void run_sql(const std::string& dsn, const std::string& sql) {
-  pqxx::connection c(dsn);
-  pqxx::nontransaction tx(c);
-  tx.exec(sql);
 }
 
 std::string query_text(const std::string& dsn, const std::string& sql) {
