@@ -12,7 +12,7 @@ export KUBECONFIG ?= $(CURDIR)/.cluster/kubeconfig
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
-.PHONY: help setup build configure test test-unit test-integration test-e2e lint lint-quick lint-changed fmt fuzz bench demo deploy undeploy kind-e2e clean \
+.PHONY: help setup build configure test test-unit test-integration test-e2e soak lint lint-quick lint-changed fmt fuzz bench demo deploy undeploy kind-e2e clean \
         k8s-build cluster-up cluster-down cluster-wipe images
 
 help: ## List the targets
@@ -40,6 +40,10 @@ test-integration: build ## Run the integration tests only (real Postgres, real A
 
 test-e2e: build ## Run the end-to-end suite only (real cluster from hack/)
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L '^e2e$$' $(CTEST_ARGS)
+
+soak: build ## The long soak: 100,000 records, 3 worker processes, kill -9 and terminated connections (about 10 min)
+	WO_SOAK_RECORDS=$${WO_SOAK_RECORDS:-100000} WO_SOAK_CONCURRENCY=$${WO_SOAK_CONCURRENCY:-8} \
+	  WO_SOAK_WORK=$${WO_SOAK_WORK:-50ms} $(BUILD_DIR)/tests/worker_soak_tests
 
 k8s-build: ## Build the pinned Kubernetes components and etcd (cached; seconds when nothing changed)
 	@hack/k8s/build.sh
