@@ -436,6 +436,60 @@ TEST(WorkerBinaryTest, PeriodicSqlRunsOncePerIntervalAcrossReplicas) {
   }
 }
 
+// Real faults, one after the other, while two worker processes burn a table down: every worker
+// connection terminated (pg_terminate_backend) twice, then the Postgres server stopped and started again
+// on the same data and port. Runs cut off by a fault fail and are retried; no claim is ever reset
+// (stalled_after is far longer than the outages). Every record must end completed, and its work must
+// have been done to the end exactly once: the job logs every run, with its end once the work is done.
+TEST(WorkerBinaryTest, TerminatedConnectionsAndAPostgresRestartLoseAndRepeatNothing) {
+  wo::testing::PostgresServer server;  // its own server: this test restarts it
+  std::string dsn = server.connection_string();
+  constexpr int kRecords = 3000;
+  {
+    pqxx::connection c(dsn);
+    queue::migrate(c, queue::QueueTable("jobs"));
+    pqxx::work tx(c);
+    queue::enqueue_many(tx, "jobs", std::vector<std::string>(kRecords, "{}"));
+    tx.commit();
+  }
+  const std::string config =
+      "table: jobs\nconcurrency: 4\nwork: 20ms\npoll_interval: 200ms\nheartbeat_interval: 500ms\n"
+      "stalled_after: 30s\nmax_attempts: 1000\nretry_backoff: 50ms\nretry_backoff_max: 1s\njanitor: false\n";
+  std::vector<std::unique_ptr<WorkerProcess>> workers;
+  for (int i = 0; i < 2; ++i) {
+    workers.push_back(std::make_unique<WorkerProcess>(
+        std::vector<std::string>{"--job=test.run-log", "--database-url=" + dsn, "--shutdown-timeout=5s"}, config));
+  }
+  auto completed_at_least = [&](int n) {
+    return wait_until([&] { return count_state(dsn, "completed") >= n; }, seconds(60));
+  };
+  for (int fault = 1; fault <= 2; ++fault) {
+    ASSERT_TRUE(completed_at_least(kRecords * fault / 5)) << workers[0]->output();
+    long long terminated = query_int(dsn,
+                                     "SELECT count(*) FILTER (WHERE pg_terminate_backend(pid)) FROM pg_stat_activity"
+                                     " WHERE application_name LIKE 'worker:%'");
+    EXPECT_GE(terminated, 2) << "each worker has at least a dispatcher connection";
+  }
+  ASSERT_TRUE(completed_at_least(kRecords * 3 / 5)) << workers[0]->output();
+  server.stop();
+  std::this_thread::sleep_for(seconds(2));  // the outage: an explicit fault interval
+  server.start();
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "completed") == kRecords; }, seconds(120)))
+      << count_state(dsn, "completed") << " completed\n"
+      << workers[0]->output();
+  for (auto& w : workers) {
+    w->signal(SIGTERM);
+    EXPECT_EQ(w->wait_exit(seconds(30)), 0) << w->output();
+  }
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_resets > 0"), 0);
+  EXPECT_EQ(query_int(dsn, "SELECT count(DISTINCT record_id) FROM jobs_runs WHERE ended_at IS NOT NULL"), kRecords)
+      << "records whose work was never done to the end";
+  EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs_runs WHERE ended_at IS NOT NULL"), kRecords)
+      << "records whose work was done to the end more than once";
+  RecordProperty("failed_runs",
+                 std::to_string(query_int(dsn, "SELECT count(*) FROM jobs_runs WHERE ended_at IS NULL")));
+}
+
 // CPU time (user + system, all threads) the process has used so far, in seconds.
 double cpu_seconds(pid_t pid) {
   std::string stat = read_file("/proc/" + std::to_string(pid) + "/stat");

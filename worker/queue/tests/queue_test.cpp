@@ -687,6 +687,7 @@ TEST(QueueTest, RecoversFromAPostgresRestartWithoutLosingRecords) {
   ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == kRecords; }, seconds(60)));
   EXPECT_TRUE(w.ready());
   w.stop();
+  EXPECT_EQ(runs.load(), kRecords) << "a record ran twice: its outcome was lost in the outage";
 }
 
 }  // namespace
