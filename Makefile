@@ -41,7 +41,7 @@ test-integration: build ## Run the integration tests only (real Postgres, real A
 test-e2e: build ## Run the end-to-end suite only (real cluster from hack/)
 	ctest --test-dir $(BUILD_DIR) --output-on-failure -L '^e2e$$' $(CTEST_ARGS)
 
-soak: build ## The long soak: 100,000 records, 3 worker processes, kill -9 and terminated connections (about 10 min)
+soak: build ## The long soak: 100,000 records, 3 worker processes, kill -9 and terminated connections (about 5 min)
 	WO_SOAK_RECORDS=$${WO_SOAK_RECORDS:-100000} WO_SOAK_CONCURRENCY=$${WO_SOAK_CONCURRENCY:-8} \
 	  WO_SOAK_WORK=$${WO_SOAK_WORK:-50ms} $(BUILD_DIR)/tests/worker_soak_tests
 
