@@ -6,7 +6,7 @@ namespace wo::queue {
 
 const char* const kQueueOptionsHelp =
     "table (required): queue table, created and migrated by the worker ([a-z_][a-z0-9_]*)\n"
-    "concurrency (1): handlers running at once (connections used: 2 + resetter + janitor)\n"
+    "concurrency (1): handlers running at once (connections used: 4 + resetter + janitor)\n"
     "poll_interval (1s): how often to look for work when no NOTIFY arrives\n"
     "notify (true): LISTEN for the table's insert notifications (false: polling only)\n"
     "heartbeat_interval (5s): how often the worker proves it still owns its records\n"

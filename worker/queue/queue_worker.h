@@ -1,40 +1,33 @@
 // The queue worker routine: claims records of one queue table and runs a handler for each.
 //
-// One dispatcher thread owns one connection and makes every state change of the queue: it claims as
-// many records as there are free handlers in one statement, batches completions, heartbeats all held
-// records in one statement per interval, cancels handlers of records it no longer owns or whose
-// cancellation was requested, and reconnects with backoff (readiness false meanwhile). Handler threads
-// never touch the queue's rows, and no transaction is open while a handler runs. A dedicated LISTEN
-// connection turns NOTIFYs into immediate claims; polling is the fallback.
+// Its parts, each on its own thread (docs/worker.md, "The queue worker's parts"):
+// - the dispatcher (dispatcher.h, the routine's own thread and connection) claims as many records as
+//   there are free handlers in one statement, enforces timeouts and runs the shutdown;
+// - the handler pool (handler_pool.h) runs the job's handler on each record, with no transaction open;
+//   handler threads never touch the queue's rows;
+// - the completer (completer.h, own connection) writes the outcomes in batches;
+// - the heartbeater (heartbeater.h, own connection) refreshes every held attempt in one statement per
+//   interval and cancels handlers of attempts no longer owned or whose cancellation was requested;
+// - the listener (listener.h, own connection) turns NOTIFYs into immediate claims; polling is the
+//   fallback.
+// They share the held attempts (held_attempts.h). Every connection reconnects with backoff (readiness
+// false meanwhile).
 //
 // Shutdown: stop claiming, let handlers finish until shortly before the deadline, then cancel them and
 // hand what is left back to the queue (queued, no attempt spent).
 #pragma once
 
-#include <functional>
 #include <memory>
-#include <stdexcept>
 #include <string>
 
-#include "core/cancel.h"
 #include "core/database.h"
 #include "core/routine.h"
+#include "queue/handler_pool.h"
 #include "queue/options.h"
-#include "queue/store.h"
+#include "queue/queue_metrics.h"
 #include "wo/metrics.h"
 
 namespace wo::queue {
-
-// A handler processes one record. Returning normally completes it, even if its token was cancelled
-// meanwhile (the work is done); throwing marks it errored (retried with backoff up to max_attempts);
-// throwing PermanentError fails it at once. Handlers should check or wait on the token and throw
-// (token.throw_if_cancelled()) when it is cancelled: a run that throws after a cancellation ends by the
-// cancellation's reason (canceled, handed back at shutdown, or errored on timeout).
-using Handler = std::function<void(const Record&, const wo::worker::CancelToken&)>;
-
-struct PermanentError : std::runtime_error {
-  using std::runtime_error::runtime_error;
-};
 
 struct QueueWorkerIdentity {
   std::string job;        // metrics label and log field
@@ -52,15 +45,12 @@ class QueueWorker : public wo::worker::Routine {
   void run(wo::worker::RoutineContext& ctx) override;
   std::chrono::milliseconds liveness_timeout() const override;
 
-  struct Shared;  // state shared with handler and listener threads (outlives this object if they hang)
-
  private:
-  struct Metrics;
   QueueOptions options_;
   Handler handler_;
   wo::worker::DatabaseOptions database_;
   QueueWorkerIdentity identity_;
-  std::unique_ptr<Metrics> metrics_;
+  std::unique_ptr<QueueMetrics> metrics_;
 };
 
 }  // namespace wo::queue

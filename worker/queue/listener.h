@@ -1,0 +1,39 @@
+// The LISTEN connection of one queue worker: every NOTIFY on the table's channel calls on_wake (the
+// dispatcher then claims at once). On (re)connecting it calls on_wake once too, since notifications sent
+// while it was not listening are lost. Only a hint: the dispatcher polls as well. Its own thread and
+// connection (notifications are never delivered to a connection inside a transaction).
+#pragma once
+
+#include <condition_variable>
+#include <functional>
+#include <mutex>
+#include <stop_token>
+#include <string>
+#include <thread>
+
+#include "core/database.h"
+
+namespace wo::queue {
+
+class Listener {
+ public:
+  Listener(wo::worker::DatabaseOptions database, std::string channel, std::function<void()> on_wake);
+  ~Listener();
+  Listener(const Listener&) = delete;
+  Listener& operator=(const Listener&) = delete;
+
+  void start();
+  void stop();
+
+ private:
+  void loop(const std::stop_token& stop);
+
+  wo::worker::DatabaseOptions database_;
+  std::string channel_;
+  std::function<void()> on_wake_;
+  std::mutex mu_;
+  std::condition_variable_any cv_;
+  std::jthread thread_;
+};
+
+}  // namespace wo::queue
