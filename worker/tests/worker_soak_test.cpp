@@ -154,6 +154,9 @@ TEST(WorkerSoakTest, KilledProcessesAndTerminatedConnectionsNeverLoseOrDoubleCom
     }
   }
   const double seconds_taken = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  // A worker started by the last fault may not handle signals yet, and SIGTERM would kill it: wait until
+  // it has said where it serves, which it does after it has set up its signal handling.
+  for (auto& w : workers) ASSERT_TRUE(wait_until([&] { return w->http_port() > 0; })) << w->output();
   for (auto& w : workers) w->signal(SIGTERM);
   for (auto& w : workers) EXPECT_EQ(w->wait_exit(seconds(30)), 0) << w->output();
 
