@@ -66,15 +66,17 @@ std::vector<OperatorPodApplies> read_operator_applies() {
 std::vector<OperatorPodApplies> deployed_operator_applies() {
   std::vector<OperatorPodApplies> out;
   std::string unreadable;
-  const bool read = wait_until(std::chrono::minutes(1), [&] {
-    try {
-      out = read_operator_applies();
-      return true;
-    } catch (const std::exception& e) {
-      unreadable = e.what();
-      return false;
-    }
-  });
+  const bool read = wait_until(
+      [&] {
+        try {
+          out = read_operator_applies();
+          return true;
+        } catch (const std::exception& e) {
+          unreadable = e.what();
+          return false;
+        }
+      },
+      std::chrono::minutes(1), kPollInterval);
   if (!read) throw std::runtime_error(unreadable);
   return out;
 }
