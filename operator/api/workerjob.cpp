@@ -359,6 +359,15 @@ void read_resource_list(Fields& f, std::string_view name, std::map<std::string, 
   }
 }
 
+// The CRD's messageExpression for cpu and memory; CEL's cost budget leaves other resources a general
+// message, which C++ need not settle for.
+std::string limit_below_request(const std::string& name, const Quantity& limit, const Quantity& request) {
+  std::string message = "limits.";
+  message.append(name).append(" (").append(limit.text()).append(") must be at least requests.");
+  message.append(name).append(" (").append(request.text()).append("): ").append(cel::kRaiseTheLimit);
+  return message;
+}
+
 void parse_resources(const value& v, const std::string& path, ResourceRequirements& out, Errors& errors) {
   Fields f(v, path, errors, true);
   if (!f.valid()) return;
@@ -367,11 +376,7 @@ void parse_resources(const value& v, const std::string& path, ResourceRequiremen
   for (const auto& [name, limit] : out.limits) {
     const auto request = out.requests.find(name);
     if (request != out.requests.end() && limit.compare(request->second) < 0) {
-      // The CRD's messageExpression for cpu and memory; CEL's cost budget leaves other resources a
-      // general message, which C++ need not settle for.
-      errors.push_back({key_path(child(path, "limits"), name),
-                        "limits." + name + " (" + limit.text() + ") must be at least requests." + name + " (" +
-                            request->second.text() + "): " + std::string(cel::kRaiseTheLimit)});
+      errors.push_back({key_path(child(path, "limits"), name), limit_below_request(name, limit, request->second)});
     }
   }
 }

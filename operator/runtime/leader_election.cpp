@@ -83,44 +83,52 @@ kube::RequestScope LeaderElector::bounded_by(Clock::time_point deadline) const {
   return kube::RequestScope({.deadline = std::chrono::steady_clock::now() + (deadline - config_.clock->now())});
 }
 
+int LeaderElector::lease_duration_seconds() const {
+  return static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
+}
+
 bool LeaderElector::try_acquire_or_renew(Clock::time_point deadline) {
   // Every request of the attempt ends by the deadline (no retry, no 429 wait): the caller needs its
   // answer before its leadership could have expired.
   const kube::RequestScope bounded = bounded_by(deadline);
   const auto now_wall = std::chrono::system_clock::now();
   const auto now = config_.clock->now();
-  const std::string ns = config_.lease_namespace, name = config_.lease_name;
-  const int duration_s =
-      static_cast<int>(std::chrono::duration_cast<std::chrono::seconds>(config_.lease_duration).count());
-
   value lease;
   try {
-    lease = client_.get(leases_, ns, name);
+    lease = client_.get(leases_, config_.lease_namespace, config_.lease_name);
   } catch (const kube::ApiError& e) {
     if (!e.is_not_found()) throw;
-    value fresh = value::object();
-    fresh["apiVersion"] = value::string("coordination.k8s.io/v1");
-    fresh["kind"] = value::string("Lease");
-    fresh["metadata"]["name"] = value::string(name);
-    fresh["metadata"]["namespace"] = value::string(ns);
-    fresh["spec"]["holderIdentity"] = value::string(config_.identity);
-    fresh["spec"]["leaseDurationSeconds"] = value::number(duration_s);
-    fresh["spec"]["acquireTime"] = value::string(format_micro_time(now_wall));
-    fresh["spec"]["renewTime"] = value::string(format_micro_time(now_wall));
-    fresh["spec"]["leaseTransitions"] = value::number(0);
-    try {
-      value created = client_.create(leases_, ns, fresh);
-      std::lock_guard lock(mu_);
-      last_lease_ = created;
-      observed_holder_ = config_.identity;
-      observed_time_ = now;
-      return true;
-    } catch (const kube::ApiError& ce) {
-      if (ce.is_already_exists() || ce.is_conflict()) return false;  // another candidate created it first
-      throw;
-    }
+    return create_lease(now_wall, now);
   }
+  if (held_by_another(lease, now)) return false;
+  return write_lease(std::move(lease), now_wall, now);
+}
 
+bool LeaderElector::create_lease(std::chrono::system_clock::time_point now_wall, Clock::time_point now) {
+  value fresh = value::object();
+  fresh["apiVersion"] = value::string("coordination.k8s.io/v1");
+  fresh["kind"] = value::string("Lease");
+  fresh["metadata"]["name"] = value::string(config_.lease_name);
+  fresh["metadata"]["namespace"] = value::string(config_.lease_namespace);
+  fresh["spec"]["holderIdentity"] = value::string(config_.identity);
+  fresh["spec"]["leaseDurationSeconds"] = value::number(lease_duration_seconds());
+  fresh["spec"]["acquireTime"] = value::string(format_micro_time(now_wall));
+  fresh["spec"]["renewTime"] = value::string(format_micro_time(now_wall));
+  fresh["spec"]["leaseTransitions"] = value::number(0);
+  try {
+    value created = client_.create(leases_, config_.lease_namespace, fresh);
+    std::lock_guard lock(mu_);
+    last_lease_ = created;
+    observed_holder_ = config_.identity;
+    observed_time_ = now;
+    return true;
+  } catch (const kube::ApiError& ce) {
+    if (ce.is_already_exists() || ce.is_conflict()) return false;  // another candidate created it first
+    throw;
+  }
+}
+
+bool LeaderElector::held_by_another(const value& lease, Clock::time_point now) {
   const std::string holder = spec_string(lease, "holderIdentity");
   const std::string record = holder + "|" + spec_string(lease, "renewTime") + "|" + spec_string(lease, "acquireTime") +
                              "|" + std::to_string(spec_int(lease, "leaseTransitions", 0)) + "|" +
@@ -131,30 +139,30 @@ bool LeaderElector::try_acquire_or_renew(Clock::time_point deadline) {
     if (record != observed_record_) {
       observed_record_ = record;
       observed_time_ = now;
-      observed_duration_ = std::chrono::seconds(spec_int(lease, "leaseDurationSeconds", duration_s));
+      observed_duration_ = std::chrono::seconds(spec_int(lease, "leaseDurationSeconds", lease_duration_seconds()));
       new_leader = holder != observed_holder_;
       observed_holder_ = holder;
     }
     held_by_other = !holder.empty() && holder != config_.identity && observed_time_ + observed_duration_ > now;
   }
-  if (held_by_other) {
-    if (new_leader && config_.on_new_leader) config_.on_new_leader(holder);
-    return false;  // held by someone else and not expired
-  }
+  if (held_by_other && new_leader && config_.on_new_leader) config_.on_new_leader(holder);
+  return held_by_other;  // and not expired
+}
 
-  const bool ours = holder == config_.identity;
+bool LeaderElector::write_lease(value lease, std::chrono::system_clock::time_point now_wall, Clock::time_point now) {
+  const bool ours = spec_string(lease, "holderIdentity") == config_.identity;
   const std::string renew_time = format_micro_time(now_wall);
   for (;;) {
     value updated = lease;
     updated["spec"]["holderIdentity"] = value::string(config_.identity);
-    updated["spec"]["leaseDurationSeconds"] = value::number(duration_s);
+    updated["spec"]["leaseDurationSeconds"] = value::number(lease_duration_seconds());
     updated["spec"]["renewTime"] = value::string(renew_time);
     if (!ours) {
       updated["spec"]["acquireTime"] = value::string(renew_time);
       updated["spec"]["leaseTransitions"] = value::number(spec_int(lease, "leaseTransitions", 0) + 1);
     }
     try {
-      value written = client_.update(leases_, ns, updated);  // carries metadata.resourceVersion
+      value written = client_.update(leases_, config_.lease_namespace, updated);  // carries metadata.resourceVersion
       note_written(written, now);
       break;
     } catch (const kube::ApiError& e) {
@@ -162,7 +170,7 @@ bool LeaderElector::try_acquire_or_renew(Clock::time_point deadline) {
     }
     // 409: the Lease changed since we read it: another candidate won, or someone wrote it without taking it
     // (labels, annotations), or our own earlier write landed though its answer was lost. Read it again.
-    lease = client_.get(leases_, ns, name);
+    lease = client_.get(leases_, config_.lease_namespace, config_.lease_name);
     if (spec_string(lease, "holderIdentity") != config_.identity) return false;  // another holder, or freed
     if (spec_string(lease, "renewTime") == renew_time) {
       note_written(lease, now);  // our write of this attempt is what the server holds

@@ -67,6 +67,12 @@ class LeaderElector {
  private:
   // One attempt to acquire or renew, every request ending by deadline; true when we hold the lease afterwards.
   bool try_acquire_or_renew(Clock::time_point deadline);
+  // The parts of an attempt: the Lease is missing (create it, ours); it is read (note what changed and
+  // whether another holder's lease is still running); it is free, expired or ours (write us as holder).
+  bool create_lease(std::chrono::system_clock::time_point now_wall, Clock::time_point now);
+  bool held_by_another(const web::json::value& lease, Clock::time_point now);
+  bool write_lease(web::json::value lease, std::chrono::system_clock::time_point now_wall, Clock::time_point now);
+  int lease_duration_seconds() const;
   void note_written(const web::json::value& lease, Clock::time_point when);
   // Bounds the Lease requests of this thread by `deadline` of the clock (requests are timed in real time).
   kube::RequestScope bounded_by(Clock::time_point deadline) const;

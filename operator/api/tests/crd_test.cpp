@@ -271,11 +271,10 @@ TEST_F(Crd, EachLimitMessageExpressionIsWordedTheSameByTheParser) {
     ++expressions;
     const std::string resource = rule.message_expression.find("'limits.cpu (") != std::string::npos ? "cpu" : "memory";
     std::string error;
-    const auto doc = yaml_to_json(
-        "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: wj, namespace: team}\n"
-        "spec: {job: a, resources: {requests: {" +
-            resource + ": '2'}, limits: {" + resource + ": '1'}}}\n",
-        &error);
+    std::string text = "apiVersion: worker.dev/v1alpha1\nkind: WorkerJob\nmetadata: {name: wj, namespace: team}\n";
+    text.append("spec: {job: a, resources: {requests: {").append(resource).append(": '2'}, limits: {");
+    text.append(resource).append(": '1'}}}\n");
+    const auto doc = yaml_to_json(text, &error);
     ASSERT_TRUE(doc) << error;
     const auto parsed = parse_workerjob(doc->front());
     ASSERT_EQ(parsed.errors.size(), 1u) << parsed.error_text();

@@ -25,11 +25,16 @@ using wo::testing::wait_until;
 
 constexpr auto kLease = 6s, kRenew = 4s, kRetry = 1s;
 
+std::string millis(std::chrono::milliseconds d) {
+  return std::to_string(d.count());
+}
+
 struct Candidate {
   Process process;
   std::string identity;
   Candidate(const std::string& ns, const std::string& lease)
-      : process({LEASE_CANDIDATE_BIN, test_kubeconfig_path(), ns, lease, "6000", "4000", "1000"}) {
+      : process(
+            {LEASE_CANDIDATE_BIN, test_kubeconfig_path(), ns, lease, millis(kLease), millis(kRenew), millis(kRetry)}) {
     const std::string line = process.wait_for_line("CANDIDATE", 10s);
     identity = line.substr(line.find(' ') + 1);
   }
