@@ -154,7 +154,10 @@ void Dispatcher::run(wo::worker::RoutineContext& ctx) {
     // Sleep until the next thing to do, or until a handler returns, a NOTIFY arrives or stop is requested.
     // Every term is a time still ahead, or one this loop moves forward when it acts on it: a time in the
     // past that nothing moves would make the wait return at once, and the loop spin.
-    auto until = std::min(p_.held.next_deadline(), ignoring.next_check);
+    // At least once per heartbeat_interval, to tick liveness (ctx.progress()): with every handler busy
+    // on long records and a long depth_sample_interval nothing else may be due for longer than the
+    // liveness timeout.
+    auto until = std::min({p_.held.next_deadline(), ignoring.next_check, now + p_.options.heartbeat_interval});
     const int free_now = claimable(p_.options.concurrency, p_.held.running(), static_cast<int>(p_.held.size()));
     if (conn) {
       until = std::min(until, next_depth);

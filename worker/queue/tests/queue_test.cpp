@@ -381,6 +381,26 @@ TEST(QueueTest, HeartbeatsKeepALongRecordFromBeingReset) {
   EXPECT_EQ(query_int(dsn, "SELECT num_resets FROM jobs"), 0);
 }
 
+// Every handler busy on a long record, nothing to sample for an hour: the dispatcher has nothing to do,
+// yet it must keep ticking liveness, or /healthz would fail after the liveness timeout (at least 60 s)
+// and Kubernetes would restart a healthy pod. The observation window is that timeout and a few seconds.
+TEST(QueueTest, TheDispatcherStaysLiveWhileEveryHandlerRunsALongRecord) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  enqueue_n(dsn, "jobs", 1);
+  auto options = fast_options("jobs");
+  options.concurrency = 1;
+  options.depth_sample_interval = std::chrono::hours(1);
+  std::atomic<bool> release{false};
+  Worker w(dsn, options, [&](const Record&, const wo::worker::CancelToken& token) {
+    while (!release && !token.cancelled()) token.wait_for(milliseconds(50));
+  });
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "processing") == 1; }));
+  EXPECT_FALSE(wait_until([&] { return !w.live(); }, seconds(65))) << "liveness failed while a handler ran";
+  release = true;
+  ASSERT_TRUE(wait_until([&] { return count_state(dsn, "jobs", "completed") == 1; }));
+}
+
 // The resetter took a record back from a handler that is slow but alive (its worker missed heartbeats,
 // or another replica's resetter judged it stalled). The process must not claim it again while that run
 // goes on, and the first run's end must not complete the record under a second run.
