@@ -70,6 +70,14 @@ lines += [
     f"| operator peak RSS (MiB) | {fig(op['operator_peak_rss_mib'])} | | |",
     "",
 ]
-open("docs/benchmarks.md", "w").write("\n".join(lines))
+# Side-by-side comparisons of two builds (hack/bench-compare.sh) are written by hand below this heading:
+# keep them.
+marker = "\n## Worker framework comparisons"
+try:
+    previous = open("docs/benchmarks.md").read()
+except FileNotFoundError:
+    previous = ""
+kept = previous[previous.index(marker):] if marker in previous else ""
+open("docs/benchmarks.md", "w").write("\n".join(lines) + kept)
 PY
 echo "bench: wrote docs/benchmarks.md and docs/benchmarks.json"
