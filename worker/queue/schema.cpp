@@ -89,6 +89,7 @@ void migrate(pqxx::connection& conn, const QueueTable& table) {
   static const std::vector<std::string> kIndexSuffixes = {"_dequeue_idx", "_processing_idx", "_cancel_requested_idx",
                                                           "_finished_idx"};
   std::vector<std::string> indexes;
+  indexes.reserve(kIndexSuffixes.size());
   for (const auto& suffix : kIndexSuffixes) indexes.push_back(table.name() + suffix);
   pqxx::result columns = tx.exec_params(
       "SELECT count(*) FROM information_schema.columns WHERE table_schema = current_schema() AND table_name = $1 "

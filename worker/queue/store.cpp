@@ -57,7 +57,7 @@ std::string to_pg_array(const std::vector<std::string>& values) {
   return out + "}";
 }
 
-QueueStore::QueueStore(QueueTable table, std::string worker_id, std::string hostname)
+QueueStore::QueueStore(QueueTable table, std::string worker_id, const std::string& hostname)
     : table_(std::move(table)), worker_id_(std::move(worker_id)), hostname_(wo::text::clean(hostname, 255)) {
   const std::string t = table_.quoted();
   // SKIP LOCKED on the base table (never through a view: Sourcegraph's double-dequeue bug), with the

@@ -76,7 +76,7 @@ struct ResetResult {
 
 class QueueStore {
  public:
-  QueueStore(QueueTable table, std::string worker_id, std::string hostname);
+  QueueStore(QueueTable table, std::string worker_id, const std::string& hostname);
 
   const QueueTable& table() const { return table_; }
   const std::string& worker_id() const { return worker_id_; }

@@ -319,7 +319,9 @@ TEST(WorkerBinaryTest, CommandGetsAMinimalEnvironmentWithoutTheDatabaseCredentia
   EXPECT_TRUE(env.count("WORKER_QUEUE=jobs")) << read_file(env_file);
   EXPECT_TRUE(env.count("WORKER_RECORD_ID=1"));
   EXPECT_TRUE(env.count("WORKER_ATTEMPT=1"));
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): the test never modifies its environment
   EXPECT_TRUE(env.count("PATH=" + std::string(std::getenv("PATH"))));
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): the test never modifies its environment
   if (const char* home = std::getenv("HOME")) {
     EXPECT_TRUE(env.count("HOME=" + std::string(home)));
   }
@@ -415,6 +417,7 @@ TEST(WorkerBinaryTest, PeriodicSqlRunsOncePerIntervalAcrossReplicas) {
     tx.exec("CREATE TABLE runs (id bigserial PRIMARY KEY, at timestamptz NOT NULL DEFAULT clock_timestamp())");
   }
   std::vector<std::unique_ptr<WorkerProcess>> replicas;
+  replicas.reserve(3);
   for (int i = 0; i < 3; ++i) {
     replicas.push_back(
         std::make_unique<WorkerProcess>(std::vector<std::string>{"--job=sql.periodic", "--database-url=" + dsn},
@@ -456,6 +459,7 @@ TEST(WorkerBinaryTest, TerminatedConnectionsAndAPostgresRestartLoseAndRepeatNoth
       "table: jobs\nconcurrency: 4\nwork: 20ms\npoll_interval: 200ms\nheartbeat_interval: 500ms\n"
       "stalled_after: 30s\nmax_attempts: 1000\nretry_backoff: 50ms\nretry_backoff_max: 1s\njanitor: false\n";
   std::vector<std::unique_ptr<WorkerProcess>> workers;
+  workers.reserve(2);
   for (int i = 0; i < 2; ++i) {
     workers.push_back(std::make_unique<WorkerProcess>(
         std::vector<std::string>{"--job=test.run-log", "--database-url=" + dsn, "--shutdown-timeout=5s"}, config));

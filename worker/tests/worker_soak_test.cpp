@@ -124,6 +124,7 @@ TEST(WorkerSoakTest, KilledProcessesAndTerminatedConnectionsNeverLoseOrDoubleCom
 
   const auto started = std::chrono::steady_clock::now();
   std::vector<std::unique_ptr<WorkerProcess>> workers;
+  workers.reserve(kProcesses);
   for (int i = 0; i < kProcesses; ++i) workers.push_back(start_worker(dsn, config));
 
   // Faults until every record is done: a kill -9 (and a restart), then connections terminated, in turn.
