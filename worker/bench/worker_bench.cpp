@@ -176,6 +176,10 @@ int main(int argc, char** argv) {
     std::cerr << e.what() << "\n" << flags.usage();
     return 2;
   }
+  if (flags.get_bool("help")) {
+    std::cout << flags.usage();
+    return 0;
+  }
   log::init({log::Format::text, log::Level::warn, "bench"});
   std::unique_ptr<testing::PostgresServer> server;
   std::string dsn = flags.get_string("database-url");
