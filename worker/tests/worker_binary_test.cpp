@@ -26,6 +26,7 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 using testing::fresh_database;
 using testing::query_int;
+using testing::query_text;
 using testing::read_file;
 using testing::wait_until;
 using testing::WorkerProcess;
@@ -319,6 +320,10 @@ TEST(WorkerBinaryTest, CommandGetsAMinimalEnvironmentWithoutTheDatabaseCredentia
   EXPECT_TRUE(env.count("WORKER_QUEUE=jobs")) << read_file(env_file);
   EXPECT_TRUE(env.count("WORKER_RECORD_ID=1"));
   EXPECT_TRUE(env.count("WORKER_ATTEMPT=1"));
+  // The claim's attempt token, to key the command's side effects by (a uuid, as the table holds it).
+  EXPECT_EQ(env.count("WORKER_ATTEMPT_TOKEN=" + query_text(dsn, "SELECT attempt_token::text FROM jobs WHERE id = 1")),
+            1U)
+      << read_file(env_file);
   // NOLINTNEXTLINE(concurrency-mt-unsafe): the test never modifies its environment
   EXPECT_TRUE(env.count("PATH=" + std::string(std::getenv("PATH"))));
   // NOLINTNEXTLINE(concurrency-mt-unsafe): the test never modifies its environment

@@ -32,6 +32,12 @@ long long query_int(const std::string& dsn, const std::string& sql) {
   return tx.exec1(sql)[0].as<long long>(0);
 }
 
+std::string query_text(const std::string& dsn, const std::string& sql) {
+  pqxx::connection c(dsn);
+  pqxx::nontransaction tx(c);
+  return tx.exec1(sql)[0].as<std::string>("");
+}
+
 std::string read_file(const std::string& path) {
   std::ifstream in(path);
   std::stringstream ss;

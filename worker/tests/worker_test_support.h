@@ -22,6 +22,8 @@ void run_sql(const std::string& dsn, const std::string& sql);
 
 // Runs one query returning a single integer (e.g. a count).
 long long query_int(const std::string& dsn, const std::string& sql);
+// The first column of the one row `sql` returns, as text ("" for NULL).
+std::string query_text(const std::string& dsn, const std::string& sql);
 
 // The whole content of a file ("" when it cannot be read).
 std::string read_file(const std::string& path);

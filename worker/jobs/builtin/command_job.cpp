@@ -24,7 +24,8 @@ bool is_variable_name(const std::string& name) {
 std::vector<std::string> command_environment_names(const std::vector<std::string>& env_allow) {
   std::vector<std::string> names = {"PATH", "HOME"};
   for (const auto& name : env_allow) {
-    bool per_record = name == "WORKER_QUEUE" || name == "WORKER_RECORD_ID" || name == "WORKER_ATTEMPT";
+    bool per_record = name == "WORKER_QUEUE" || name == "WORKER_RECORD_ID" || name == "WORKER_ATTEMPT" ||
+                      name == "WORKER_ATTEMPT_TOKEN";
     if (!per_record && std::find(names.begin(), names.end(), name) == names.end()) names.push_back(name);
   }
   return names;
@@ -68,8 +69,9 @@ std::vector<std::unique_ptr<wo::worker::Routine>> build(const wo::worker::JobCon
   auto handler = [program = *program, command, base_env, output_limit, permanent, table](
                      const queue::Record& rec, const wo::worker::CancelToken& token) {
     std::vector<std::string> env = base_env;
-    env.insert(env.end(), {"WORKER_QUEUE=" + table, "WORKER_RECORD_ID=" + std::to_string(rec.id),
-                           "WORKER_ATTEMPT=" + std::to_string(rec.num_failures + 1)});
+    env.insert(env.end(),
+               {"WORKER_QUEUE=" + table, "WORKER_RECORD_ID=" + std::to_string(rec.id),
+                "WORKER_ATTEMPT=" + std::to_string(rec.num_failures + 1), "WORKER_ATTEMPT_TOKEN=" + rec.attempt_token});
     wo::subprocess::Command c;
     c.program = program;
     c.argv = command;
@@ -100,7 +102,7 @@ const wo::worker::Registrar registrar({
     .config_help = std::string(
                        "command (required): argv list, e.g. [\"/usr/bin/convert\", \"--fast\"]; command[0] must be an "
                        "executable file (a name without / is looked up in PATH at startup); env "
-                       "WORKER_QUEUE, WORKER_RECORD_ID, WORKER_ATTEMPT\n"
+                       "WORKER_QUEUE, WORKER_RECORD_ID, WORKER_ATTEMPT, WORKER_ATTEMPT_TOKEN\n"
                        "env_allow ([]): names of the worker's environment variables the command also gets (besides "
                        "PATH and HOME); never the database URL or PG* unless listed\n"
                        "output_limit (4096): bytes of output kept (the tail) in failure_message\n"
