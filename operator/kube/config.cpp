@@ -53,6 +53,12 @@ struct Walk {
     return n.Scalar();
   }
 
+  // A YAML boolean as kubeconfigs write it (true, True, TRUE); anything else, or absent, is false.
+  bool boolean(const YAML::Node& parent, const char* key, const std::string& field) const {
+    const std::string v = scalar(parent, key, field);
+    return v == "true" || v == "True" || v == "TRUE";
+  }
+
   std::string resolve(const std::string& path) const {
     std::filesystem::path p(path);
     if (p.is_relative() && !dir.empty()) p = dir / p;
@@ -134,8 +140,7 @@ ExecPlugin exec_plugin(const Walk& w, const YAML::Node& exec, const std::string&
                       "\" is not one of Never, IfAvailable, Always");
   }
   p.install_hint = w.scalar(exec, "installHint", field);
-  const std::string cluster_info = w.scalar(exec, "provideClusterInfo", field);
-  p.provide_cluster_info = cluster_info == "true" || cluster_info == "True" || cluster_info == "TRUE";
+  p.provide_cluster_info = w.boolean(exec, "provideClusterInfo", field);
   return p;
 }
 
@@ -266,8 +271,7 @@ Config parse_kubeconfig(const std::string& text, const std::string& origin, cons
   if (cfg.server.rfind("https://", 0) != 0) {
     throw ConfigError(w.where(cl_field + ".server") + " must be an https:// URL (got \"" + cfg.server + "\")");
   }
-  const std::string skip = w.scalar(cluster, "insecure-skip-tls-verify", cl_field);
-  if (skip == "true" || skip == "True" || skip == "TRUE") {
+  if (w.boolean(cluster, "insecure-skip-tls-verify", cl_field)) {
     throw ConfigError(w.where(cl_field + ".insecure-skip-tls-verify") +
                       " is true: refusing to talk to an unverified API server; set certificate-authority instead");
   }

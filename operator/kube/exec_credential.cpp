@@ -6,6 +6,7 @@
 #include <algorithm>
 
 #include "kube/config.h"
+#include "kube/object.h"
 #include "kube/time.h"
 #include "wo/subprocess.h"
 #include "wo/text.h"
@@ -54,11 +55,6 @@ std::vector<std::string> plugin_environment(const ExecPlugin& plugin, const Exec
   return env;
 }
 
-std::string string_field(const value& object, const char* key) {
-  return object.is_object() && object.has_field(key) && object.at(key).is_string() ? object.at(key).as_string()
-                                                                                   : std::string();
-}
-
 std::string quoted_output(const std::string& text) {
   const std::string clean = wo::text::clean(text, kMessageLimit);
   return clean.empty() ? "(nothing on stderr)" : clean;
@@ -73,23 +69,22 @@ ExecCredential parse_exec_credential(const std::string& stdout_text, const ExecP
   } catch (const std::exception& e) {
     throw ConfigError(plugin.origin + ": the command printed no ExecCredential JSON (" + e.what() + ")");
   }
-  if (!doc.is_object() || string_field(doc, "kind") != "ExecCredential") {
+  if (!doc.is_object() || nested_string(doc, {"kind"}) != "ExecCredential") {
     throw ConfigError(plugin.origin + ": the command printed JSON that is not an ExecCredential");
   }
-  if (const std::string v = string_field(doc, "apiVersion"); v != plugin.api_version) {
+  if (const std::string v = nested_string(doc, {"apiVersion"}); v != plugin.api_version) {
     throw ConfigError(plugin.origin + ": the command printed an ExecCredential of apiVersion \"" + v +
                       "\", the kubeconfig asks for \"" + plugin.api_version + "\"");
   }
-  const value status = doc.has_field("status") ? doc.at("status") : value::null();
   ExecCredential out;
-  out.token = string_field(status, "token");
+  out.token = nested_string(doc, {"status", "token"});
   if (out.token.empty()) {
-    throw ConfigError(plugin.origin + (string_field(status, "clientCertificateData").empty()
+    throw ConfigError(plugin.origin + (nested_string(doc, {"status", "clientCertificateData"}).empty()
                                            ? ": the command's ExecCredential has no status.token"
                                            : ": the command returned a client certificate, which is not supported "
                                              "(only bearer tokens are)"));
   }
-  if (const std::string expiry = string_field(status, "expirationTimestamp"); !expiry.empty()) {
+  if (const std::string expiry = nested_string(doc, {"status", "expirationTimestamp"}); !expiry.empty()) {
     out.expires = parse_time(expiry);
     if (!out.expires) {
       throw ConfigError(plugin.origin + ": status.expirationTimestamp \"" + expiry + "\" is not an RFC 3339 time");
