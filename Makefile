@@ -12,7 +12,7 @@ export KUBECONFIG ?= $(CURDIR)/.cluster/kubeconfig
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
-.PHONY: help setup build configure test test-unit test-integration test-e2e soak lint lint-quick lint-changed fmt fuzz bench demo deploy undeploy kind-e2e clean \
+.PHONY: help setup build configure test test-unit test-integration test-e2e soak dist lint lint-quick lint-changed fmt fuzz bench demo deploy undeploy kind-e2e clean \
         k8s-build cluster-up cluster-down cluster-wipe images
 
 help: ## List the targets
@@ -59,6 +59,10 @@ cluster-down: ## Stop the local cluster, keeping its state in .cluster/
 
 cluster-wipe: ## Stop the local cluster and delete its state
 	@hack/cluster-down.sh --wipe
+
+dist: build k8s-build ## Release files in dist/: install.yaml and both images as OCI archives (IMG=, WORKER_IMG= rename them)
+	@hack/images.sh
+	@IMG='$(IMG)' WORKER_IMG='$(WORKER_IMG)' hack/dist.sh
 
 deploy: images ## Install the CRD and the operator in the local cluster (kubectl apply -k manifests/)
 	@hack/deploy.sh

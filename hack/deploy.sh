@@ -22,7 +22,7 @@ kc() { "$kubectl" "$@"; }
 
 kc get --raw /readyz >/dev/null 2>&1 || die "no API server answers at $KUBECONFIG; run make cluster-up first"
 if [[ $KUBECONFIG == "$cluster_kubeconfig" ]]; then
-  for image in localhost/worker-operator/operator:dev localhost/worker-operator/worker:dev; do
+  for image in "$(project_image operator)" "$(project_image worker)"; do
     node_has_image "$image" || die "image $image is not in the node's containerd; run make images first"
   done
 fi

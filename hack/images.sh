@@ -12,8 +12,9 @@
 # `docker build` on a clean checkout does (minutes). The runtime stage is the same either way.
 #
 # Usage: hack/images.sh [DOCKERFILE:IMAGE ...]
-#   default: Dockerfile.worker:localhost/worker-operator/worker:dev
-#            Dockerfile.operator:localhost/worker-operator/operator:dev (those present)
+#   default: Dockerfile.worker:localhost/worker-operator/worker:VERSION
+#            Dockerfile.operator:localhost/worker-operator/operator:VERSION (those present), VERSION being the
+#            file's content. The images carry it and the git commit as OCI labels (version, revision).
 set -euo pipefail
 # shellcheck source=lib/cluster.sh
 source "$(dirname "$0")/lib/cluster.sh"
@@ -68,7 +69,7 @@ ensure_base_image() {
 targets=("$@")
 if ((${#targets[@]} == 0)); then
   for name in worker operator; do
-    [[ -f $cluster_root/Dockerfile.$name ]] && targets+=("Dockerfile.$name:localhost/worker-operator/$name:dev")
+    [[ -f $cluster_root/Dockerfile.$name ]] && targets+=("Dockerfile.$name:$(project_image "$name")")
   done
 fi
 
@@ -97,6 +98,9 @@ binary_from=${IMAGE_BINARY_FROM:-$(default_binary_from)}
   { echo "images: IMAGE_BINARY_FROM must be host or source, not '$binary_from'" >&2; exit 2; }
 say "binaries from: $binary_from"
 
+# The commit the images are built from (their org.opencontainers.image.revision label).
+git_commit=$(git -C "$cluster_root" rev-parse HEAD 2>/dev/null || echo unknown)
+[[ $git_commit == unknown ]] || git -C "$cluster_root" diff --quiet HEAD 2>/dev/null || git_commit+=-dirty
 ensure_base_image
 hostbin=$cluster_root/build/image-bin
 for target in "${targets[@]}"; do
@@ -105,7 +109,8 @@ for target in "${targets[@]}"; do
   say "building $image from $dockerfile"
   build_args=()
   binary=$(binary_of "$dockerfile")
-  [[ -n $binary ]] && build_args+=(--build-arg "BINARY_FROM=$binary_from")
+  [[ -n $binary ]] && build_args+=(--build-arg "BINARY_FROM=$binary_from" --build-arg "VERSION=$project_version"
+    --build-arg "GIT_COMMIT=$git_commit")
   if [[ -n $binary && $binary_from == host ]]; then
     [[ -x $cluster_root/build/bin/$binary ]] ||
       { echo "images: build/bin/$binary is missing; run make build (or IMAGE_BINARY_FROM=source)" >&2; exit 1; }

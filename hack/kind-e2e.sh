@@ -10,6 +10,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
+# shellcheck source=lib/cluster.sh
+source "$root/hack/lib/cluster.sh"  # project_image: the images' names and version
 say() { echo "kind-e2e: $*"; }
 die() { echo "kind-e2e: $*" >&2; exit 1; }
 
@@ -37,14 +39,15 @@ kind create cluster --name "$cluster" --kubeconfig "$kubeconfig" --wait 120s
 export KUBECONFIG=$kubeconfig KUBECTL=kubectl
 
 images=(
-  Dockerfile.worker:localhost/worker-operator/worker:dev
-  Dockerfile.operator:localhost/worker-operator/operator:dev
+  "Dockerfile.worker:$(project_image worker)"
+  "Dockerfile.operator:$(project_image operator)"
   tests/e2e/testdata/Dockerfile.postgres:localhost/worker-operator/postgres:e2e
 )
 for target in "${images[@]}"; do
   dockerfile=${target%%:*} image=${target#*:}
   say "docker build -f $dockerfile -t $image"
-  docker build -f "$dockerfile" -t "$image" .
+  docker build -f "$dockerfile" -t "$image" --build-arg "VERSION=$project_version" \
+    --build-arg "GIT_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)" .
   kind load docker-image --name "$cluster" "$image"
 done
 

@@ -10,6 +10,7 @@
 #include <iostream>
 #include <stop_token>
 
+#include "build_info.h"
 #include "kube/client.h"
 #include "kube/config.h"
 #include "kube/informer.h"
@@ -21,6 +22,7 @@
 #include "wo/log.h"
 #include "wo/metrics.h"
 #include "wo/process.h"
+#include "wo/version.h"
 #include "workerjob/controller.h"
 
 namespace {
@@ -35,7 +37,7 @@ wo::cli::FlagSet make_flags() {
   f.add_string("kubeconfig", "WORKER_OPERATOR_KUBECONFIG", "",
                "Path to a kubeconfig; empty: in-cluster service account, else $KUBECONFIG, else ~/.kube/config");
   f.add_string("namespace", "WORKER_OPERATOR_NAMESPACE", "", "Only watch this namespace; empty: all namespaces");
-  f.add_string("worker-image", "WORKER_OPERATOR_WORKER_IMAGE", "localhost/worker-operator/worker:dev",
+  f.add_string("worker-image", "WORKER_OPERATOR_WORKER_IMAGE", wo::image_of("worker"),
                "Image for WorkerJobs that set no spec.image");
   f.add_string("metrics-addr", "WORKER_OPERATOR_METRICS_ADDR", ":8080", "Address for Prometheus /metrics");
   f.add_string("health-addr", "WORKER_OPERATOR_HEALTH_ADDR", ":8081", "Address for /healthz and /readyz");
@@ -191,6 +193,10 @@ int main(int argc, char** argv) {
     flags.parse(argc, argv);
     if (flags.get_bool("help")) {
       std::cout << flags.usage();
+      return 0;
+    }
+    if (flags.get_bool("version")) {
+      std::cout << wo::build_info::version_line("worker-operator") << "\n";
       return 0;
     }
     wo::log::init({wo::log::parse_format(flags.get_string("log-format")),

@@ -92,6 +92,7 @@ std::string format_duration(std::chrono::milliseconds d) {
 FlagSet::FlagSet(std::string program, std::string summary)
     : program_(std::move(program)), summary_(std::move(summary)) {
   add_bool("help", "", false, "Print this help and exit");
+  add_bool("version", "", false, "Print the version and the commit built, and exit");
 }
 
 namespace {

@@ -12,6 +12,12 @@ cluster_logs=$cluster_dir/logs
 cluster_kubeconfig=$cluster_dir/kubeconfig
 kubectl_bin=$cluster_bin/kubectl
 
+# The project's version (VERSION) and its images, <repository>/<name>:<version>: what the binaries'
+# --version prints and the operator's default worker image (wo::image_of, common/include/wo/version.h.in).
+project_version=$(<"$cluster_root/VERSION")
+image_repository=localhost/worker-operator
+project_image() { echo "$image_repository/$1:$project_version"; }
+
 # Loopback ports. 8080/8081 belong to the operator and the worker; these are the upstream defaults,
 # overridable when another cluster on the machine already holds them.
 etcd_client_port=${CLUSTER_ETCD_PORT:-2379}

@@ -42,6 +42,7 @@
 #include "kube/informer.h"
 #include "support/cluster.h"
 #include "wo/cli.h"
+#include "wo/version.h"
 #include "workerjob/controller.h"
 
 namespace {
@@ -221,7 +222,7 @@ double run_raw(wo::kube::Client& client, int jobs, int concurrency) {
   parallel(jobs, concurrency, [&](int i) {
     const value wj = client.create(wo::workerjob::workerjobs_resource(), ns.name(), workerjob(ns.name(), i));
     const auto parsed = wo::api::parse_workerjob(wj);
-    const auto rendered = wo::workerjob::render(*parsed.value, {"localhost/worker-operator/worker:dev"});
+    const auto rendered = wo::workerjob::render(*parsed.value, {wo::image_of("worker")});
     const std::string name = "bench-" + std::to_string(i);
     client.apply(wo::workerjob::deployments_resource(), ns.name(), name, rendered.value->deployment, "bench");
     value patch = value::object();

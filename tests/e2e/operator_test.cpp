@@ -10,6 +10,7 @@
 
 #include "api/workerjob.h"
 #include "support/operator_fixture.h"
+#include "wo/version.h"
 #include "workerjob/drift.h"
 #include "workerjob/render.h"
 
@@ -74,7 +75,7 @@ TEST_F(OperatorTest, SamplesBecomeDeploymentsWithTheContractsFields) {
     // Everything the renderer wants is on the live object.
     const auto parsed = api::parse_workerjob(wj);
     ASSERT_TRUE(parsed.ok()) << parsed.error_text();
-    const auto rendered = workerjob::render(*parsed.value, {"localhost/worker-operator/worker:dev"});
+    const auto rendered = workerjob::render(*parsed.value, {wo::image_of("worker")});
     ASSERT_TRUE(rendered.ok());
     EXPECT_TRUE(workerjob::contains(d, rendered.value->deployment)) << d.serialize();
 

@@ -14,6 +14,7 @@
 
 #include "api/workerjob.h"
 #include "support/operator_fixture.h"
+#include "wo/version.h"
 #include "workerjob/drift.h"
 #include "workerjob/render.h"
 
@@ -24,7 +25,7 @@ using web::json::value;
 
 // The image OperatorProcess's operator renders when a spec names none.
 // NOLINTNEXTLINE(cert-err58-cpp): a test constant; an exception here (only bad_alloc) aborts the test binary
-const workerjob::RenderOptions kRenderOptions{"localhost/worker-operator/worker:dev"};
+const workerjob::RenderOptions kRenderOptions{wo::image_of("worker")};
 
 // What the renderer makes of a WorkerJob object (with the operator's default image).
 workerjob::Rendered render_workerjob(const value& object) {

@@ -211,7 +211,7 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
 
 }  // namespace
 
-int run_app(int argc, const char* const argv[]) {
+int run_app(int argc, const char* const argv[], std::string_view version_line) {
   wo::process::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
   wo::cli::FlagSet flags("worker",
                          "Runs one registered background job (see --list-jobs) on the Postgres queue framework.");
@@ -234,6 +234,10 @@ int run_app(int argc, const char* const argv[]) {
     }
     if (flags.get_bool("help")) {
       std::cout << flags.usage();
+      return kExitOk;
+    }
+    if (flags.get_bool("version")) {
+      std::cout << version_line << "\n";
       return kExitOk;
     }
     wo::log::Options log_options;

@@ -6,8 +6,11 @@
 // RoutineFailed, RuntimeError.
 #pragma once
 
+#include <string_view>
+
 namespace wo::worker {
 
-int run_app(int argc, const char* const argv[]);
+// version_line: what --version prints (the binary knows its build; the framework is told).
+int run_app(int argc, const char* const argv[], std::string_view version_line);
 
 }  // namespace wo::worker
