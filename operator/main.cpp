@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 #include <stop_token>
 
 #include "build_info.h"
@@ -36,7 +37,9 @@ wo::cli::FlagSet make_flags() {
   wo::cli::FlagSet f("worker-operator", kSummary);
   f.add_string("kubeconfig", "WORKER_OPERATOR_KUBECONFIG", "",
                "Path to a kubeconfig; empty: in-cluster service account, else $KUBECONFIG, else ~/.kube/config");
-  f.add_string("namespace", "WORKER_OPERATOR_NAMESPACE", "", "Only watch this namespace; empty: all namespaces");
+  f.add_repeated("namespaces", "WORKER_OPERATOR_NAMESPACES",
+                 "Only watch these namespaces (comma-separated or repeated; RBAC: a Role in each suffices); "
+                 "none: all namespaces");
   f.add_string("worker-image", "WORKER_OPERATOR_WORKER_IMAGE", wo::image_of("worker"),
                "Image for WorkerJobs that set no spec.image");
   f.add_string("metrics-addr", "WORKER_OPERATOR_METRICS_ADDR", ":8080", "Address for Prometheus /metrics");
@@ -54,6 +57,19 @@ wo::cli::FlagSet make_flags() {
   f.add_string("log-format", "WORKER_OPERATOR_LOG_FORMAT", "json", "Log format: json or text");
   f.add_string("log-level", "WORKER_OPERATOR_LOG_LEVEL", "info", "Log level: trace, debug, info, warn, error");
   return f;
+}
+
+// --namespaces: each value may itself be a comma-separated list; empty entries are a usage error.
+std::vector<std::string> watched_namespaces(const wo::cli::FlagSet& flags) {
+  std::vector<std::string> out;
+  for (const auto& value : flags.get_repeated("namespaces")) {
+    std::stringstream items(value);
+    for (std::string ns; std::getline(items, ns, ',');) {
+      if (ns.empty()) throw wo::cli::UsageError("--namespaces: an empty namespace name in '" + value + "'");
+      out.push_back(std::move(ns));
+    }
+  }
+  return out;
 }
 
 std::string default_lease_namespace() {
@@ -116,13 +132,12 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   wo::runtime::Manager manager(client, manager_options);
   wo::runtime::EventRecorder events(client);
 
-  const std::string ns = flags.get_string("namespace");
+  const std::vector<std::string> namespaces = watched_namespaces(flags);
   auto informer_for = [&](const wo::kube::ResourceRef& resource, std::string_view selector) -> wo::kube::Informer& {
     wo::kube::ReflectorOptions o;
     o.resource = resource;
-    o.namespace_ = ns;
     o.label_selector = std::string(selector);
-    return manager.add_informer(o);
+    return manager.add_informer(o, namespaces);
   };
   auto& workerjobs = informer_for(wj::workerjobs_resource(), "");
   auto& deployments = informer_for(wj::deployments_resource(), wj::kManagedBySelector);
@@ -199,6 +214,7 @@ int main(int argc, char** argv) {
       std::cout << wo::build_info::version_line("worker-operator") << "\n";
       return 0;
     }
+    watched_namespaces(flags);  // a bad list is a usage error (exit 2) before anything starts
     wo::log::init({wo::log::parse_format(flags.get_string("log-format")),
                    wo::log::parse_level(flags.get_string("log-level")), "operator"});
   } catch (const std::exception& e) {

@@ -1,6 +1,8 @@
 #include "informer.h"
 
+#include <algorithm>
 #include <set>
+#include <stdexcept>
 
 #include "wo/log.h"
 
@@ -8,11 +10,47 @@ namespace wo::kube {
 
 using web::json::value;
 
-Informer::Informer(Client& client, ReflectorOptions options)
-    : options_(options), reflector_(client, std::move(options), *this) {}
+struct Informer::NamespaceWatch final : ReflectorSink {
+  NamespaceWatch(Informer& owner, Client& client, ReflectorOptions options)
+      : owner(owner), namespace_(options.namespace_), reflector(client, std::move(options), *this) {}
+  void replace(std::vector<value> items, const std::string&) override { owner.replace(namespace_, std::move(items)); }
+  void apply(const WatchEvent& event) override { owner.apply(event); }
+
+  Informer& owner;
+  std::string namespace_;
+  Reflector reflector;
+  bool listed = false;  // under owner.dispatch_mu_
+  std::jthread thread;
+};
+
+Informer::Informer(Client& client, ReflectorOptions options, std::vector<std::string> namespaces) : options_(options) {
+  if (!namespaces.empty() && !options.namespace_.empty()) {
+    throw std::invalid_argument("informer for " + options.resource.plural +
+                                ": give namespaces or namespace_, not both");
+  }
+  if (namespaces.empty()) namespaces.push_back(options.namespace_);
+  std::sort(namespaces.begin(), namespaces.end());
+  namespaces.erase(std::unique(namespaces.begin(), namespaces.end()), namespaces.end());
+  for (auto& ns : namespaces) {
+    ReflectorOptions per_namespace = options;
+    per_namespace.namespace_ = std::move(ns);
+    watches_.push_back(std::make_unique<NamespaceWatch>(*this, client, std::move(per_namespace)));
+  }
+}
 
 Informer::~Informer() {
   stop();
+}
+
+const Reflector& Informer::reflector() const {
+  return watches_.front()->reflector;
+}
+
+std::optional<ListWatchError> Informer::last_error() const {
+  for (const auto& w : watches_) {
+    if (auto error = w->reflector.last_error()) return error;
+  }
+  return std::nullopt;
 }
 
 void Informer::add_handlers(EventHandlers handlers) {
@@ -20,16 +58,18 @@ void Informer::add_handlers(EventHandlers handlers) {
 }
 
 void Informer::start() {
-  if (thread_.joinable()) return;
+  if (watches_.front()->thread.joinable()) return;
   // Resuming from a kept resourceVersion: the consumer already has the state; no list will come.
   if (!options_.start_resource_version.empty()) synced_ = true;
-  thread_ = std::jthread([this](std::stop_token stop) { reflector_.run(stop); });
+  for (auto& w : watches_) {
+    w->thread = std::jthread([&reflector = w->reflector](std::stop_token stop) { reflector.run(stop); });
+  }
 }
 
 void Informer::stop() {
-  if (!thread_.joinable()) return;
-  thread_.request_stop();
-  thread_.join();
+  if (!watches_.front()->thread.joinable()) return;
+  for (auto& w : watches_) w->thread.request_stop();  // all at once: each ends its watch promptly
+  for (auto& w : watches_) w->thread.join();
   sync_cv_.notify_all();
 }
 
@@ -66,7 +106,8 @@ void Informer::dispatch_delete(const ObjectPtr& o) {
   }
 }
 
-void Informer::replace(std::vector<value> items, const std::string&) {
+void Informer::replace(const std::string& namespace_, std::vector<value> items) {
+  std::lock_guard dispatching(dispatch_mu_);
   std::set<std::string> present;
   for (auto& item : items) {
     auto obj = std::make_shared<const value>(lean(std::move(item)));
@@ -78,17 +119,26 @@ void Informer::replace(std::vector<value> items, const std::string&) {
       dispatch_update(old, obj);
     }
   }
+  // Only this list's namespace was listed: the other namespaces' objects stay.
+  const std::string prefix = namespace_.empty() ? "" : namespace_ + "/";
   for (const auto& key : store_.keys()) {
-    if (present.count(key) != 0) continue;
+    if (present.count(key) != 0 || key.compare(0, prefix.size(), prefix) != 0) continue;
     if (ObjectPtr gone = store_.erase(key)) dispatch_delete(gone);
   }
-  if (!synced_.exchange(true)) {
+  for (auto& w : watches_) {
+    if (w->namespace_ == namespace_ && !w->listed) {
+      w->listed = true;
+      ++listed_;
+    }
+  }
+  if (listed_ == watches_.size() && !synced_.exchange(true)) {
     std::lock_guard lock(sync_mu_);
     sync_cv_.notify_all();
   }
 }
 
 void Informer::apply(const WatchEvent& event) {
+  std::lock_guard dispatching(dispatch_mu_);
   auto obj = std::make_shared<const value>(lean(event.object));
   if (event.type == "DELETED") {
     store_.erase(object_key(*obj));

@@ -1,6 +1,11 @@
 // An informer: a Reflector (list + watch, on its own thread) feeding an indexed Store of lean objects
 // and calling event handlers. The client-go shape, minus resync (use RequeueAfter for periodic work).
 //
+// Given a list of namespaces, it runs one Reflector per namespace into the one store (a multi-namespace
+// cache, for an operator whose RBAC is Roles in those namespaces only): nothing is listed or watched
+// cluster-wide, a relist of one namespace replaces only that namespace's objects, and the informer has
+// synced once every namespace has been listed.
+//
 // Why in kube/ and not runtime/: it is a client-side cache of any resource, built only on the REST
 // client and watch; controllers (runtime/) consume it through handlers and the store.
 #pragma once
@@ -8,8 +13,10 @@
 #include <atomic>
 #include <condition_variable>
 #include <functional>
+#include <memory>
 #include <mutex>
 #include <stop_token>
+#include <string>
 #include <thread>
 #include <vector>
 
@@ -27,10 +34,12 @@ struct EventHandlers {
   std::function<void(const ObjectPtr&)> on_delete;
 };
 
-class Informer : private ReflectorSink {
+class Informer {
  public:
-  Informer(Client& client, ReflectorOptions options);
-  ~Informer() override;
+  // namespaces: empty to list and watch options.namespace_ (all namespaces when that is empty too);
+  // otherwise each of them, and options.namespace_ must be empty.
+  Informer(Client& client, ReflectorOptions options, std::vector<std::string> namespaces = {});
+  ~Informer();
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;
 
@@ -43,29 +52,35 @@ class Informer : private ReflectorSink {
 
   const Store& store() const { return store_; }
   const ReflectorOptions& options() const { return options_; }
-  const Reflector& reflector() const { return reflector_; }
-  // True once the first list has been stored and its events delivered.
+  // The first namespace's reflector (the only one unless namespaces were given); for tests and metrics.
+  const Reflector& reflector() const;
+  // True once the first list of every namespace has been stored and its events delivered.
   bool has_synced() const { return synced_.load(); }
-  // Why the last list or watch failed, if it did since the last successful list (see Reflector).
-  std::optional<ListWatchError> last_error() const { return reflector_.last_error(); }
+  // Why the last list or watch failed, if it did since the last successful list (see Reflector); the
+  // first namespace's that has one.
+  std::optional<ListWatchError> last_error() const;
   // Waits for has_synced(); false on timeout or stop.
   bool wait_for_sync(std::chrono::milliseconds timeout, std::stop_token stop = {}) const;
 
  private:
-  void replace(std::vector<web::json::value> items, const std::string& resource_version) override;
-  void apply(const WatchEvent& event) override;
+  struct NamespaceWatch;  // one reflector, its namespace and its thread
+
+  // From the reflectors' threads; dispatch_mu_ keeps handlers to one event at a time.
+  void replace(const std::string& namespace_, std::vector<web::json::value> items);
+  void apply(const WatchEvent& event);
   void dispatch_add(const ObjectPtr& o);
   void dispatch_update(const ObjectPtr& old_object, const ObjectPtr& new_object);
   void dispatch_delete(const ObjectPtr& o);
 
   ReflectorOptions options_;
   Store store_;
-  Reflector reflector_;
   std::vector<EventHandlers> handlers_;
+  std::mutex dispatch_mu_;
+  std::size_t listed_ = 0;  // namespaces listed at least once (under dispatch_mu_)
   std::atomic<bool> synced_{false};
   mutable std::mutex sync_mu_;
   mutable std::condition_variable_any sync_cv_;
-  std::jthread thread_;
+  std::vector<std::unique_ptr<NamespaceWatch>> watches_;  // last: their threads use the rest
 };
 
 }  // namespace wo::kube

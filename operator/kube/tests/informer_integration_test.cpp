@@ -141,6 +141,42 @@ TEST_F(InformerIT, SurvivesCutsAndOutagesWithoutRelistOrMissedEvents) {
   informer.stop();
 }
 
+// Namespaced mode: one reflector per namespace into one store. Every namespace's objects are there after
+// the sync (a list of one namespace must not sweep away another's), events of each arrive, and nothing
+// outside the list is cached.
+TEST_F(InformerIT, SeveralNamespacesShareOneStoreAndListOnlyThemselves) {
+  TestNamespace second(*direct), outside(*direct);
+  auto put_in = [&](const std::string& ns_name, const std::string& name, const std::string& data) {
+    direct->apply(kConfigMaps, ns_name, name, configmap(name, "multi", data), "wo-test");
+  };
+  put_in(ns->name(), "a", "0");
+  put_in(second.name(), "b", "0");
+  put_in(outside.name(), "c", "0");
+  ReflectorOptions o = options("multi");
+  o.namespace_.clear();
+  Informer informer(*direct, o, {ns->name(), second.name()});
+  Seen seen;
+  informer.add_handlers(seen.handlers());
+  informer.start();
+  ASSERT_TRUE(informer.wait_for_sync(30s));
+  EXPECT_TRUE(informer.store().get(ns->name() + "/a"));
+  EXPECT_TRUE(informer.store().get(second.name() + "/b"));
+  EXPECT_FALSE(informer.store().get(outside.name() + "/c"));
+  EXPECT_EQ(informer.store().size(), 2u);
+
+  put_in(second.name(), "b", "1");
+  put_in(outside.name(), "c", "1");
+  direct->remove(kConfigMaps, ns->name(), "a");
+  ASSERT_TRUE(wait_until([&] { return seen.has("b", "1") && seen.was_deleted("a"); }, 30s));
+  EXPECT_FALSE(seen.has("c", "1"));
+  EXPECT_EQ(informer.store().size(), 1u);
+  informer.stop();
+}
+
+TEST_F(InformerIT, NamespacesAndANamespaceAreExclusive) {
+  EXPECT_THROW(Informer(*direct, options("exclusive"), {"two"}), std::invalid_argument);
+}
+
 TEST_F(InformerIT, StopIsPrompt) {
   Informer informer(*direct, options("stop"));
   informer.start();

@@ -263,7 +263,7 @@ OperatorProcess::~OperatorProcess() {
 void OperatorProcess::start() {
   std::vector<std::string> argv = {binary_dir() + "/bin/worker-operator",
                                    "--kubeconfig=" + kubeconfig(),
-                                   "--namespace=" + ns_,
+                                   "--namespaces=" + ns_,
                                    "--metrics-addr=127.0.0.1:" + std::to_string(metrics_port_),
                                    "--health-addr=127.0.0.1:0",
                                    "--log-format=text",
