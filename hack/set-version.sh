@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Sets the project's version: the VERSION file (which CMake, the images and the binaries' --version read)
-# and the operator's image tag in manifests/operator.yaml, the one place YAML cannot read VERSION from.
+# Sets the project's version: the VERSION file (which CMake, the images and the binaries' --version read),
+# the operator's image tag in manifests/operator.yaml and the chart's version and appVersion, the places
+# YAML cannot read VERSION from.
 # The test `version_in_step` fails when the two disagree.
 #
 # Usage: hack/set-version.sh 0.2.0
@@ -11,4 +12,5 @@ version=${1:-}
   { echo "usage: hack/set-version.sh VERSION (a semantic version such as 0.2.0 or 0.2.0-rc.1), not '$version'" >&2; exit 2; }
 echo "$version" >"$root/VERSION"
 sed -i -E "s#(image: localhost/worker-operator/operator:)[^[:space:]]+#\\1$version#" "$root/manifests/operator.yaml"
-echo "set-version: VERSION and manifests/operator.yaml now say $version (rebuild: make build images)"
+sed -i -E "s#^version: .*#version: $version#; s#^appVersion: .*#appVersion: \"$version\"#" "$root/charts/worker-operator/Chart.yaml"
+echo "set-version: VERSION, manifests/operator.yaml and the chart now say $version (rebuild: make build images)"

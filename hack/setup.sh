@@ -39,8 +39,9 @@ else
   echo "setup: all ${#packages[@]} Debian packages present"
 fi
 
-# Go builds the local cluster's Kubernetes components (hack/k8s); Debian's golang is too old for them.
-need_go=$(sed -n 's/^go //p' "$(dirname "$0")/k8s/go.mod")
+# Go builds the local cluster's Kubernetes components (hack/k8s) and the Helm the chart tests use
+# (hack/helm); Debian's golang is too old for them. The newer of the two modules' go lines is needed.
+need_go=$(sed -n 's/^go //p' "$(dirname "$0")/k8s/go.mod" "$(dirname "$0")/helm/go.mod" | sort -V | tail -n1)
 if ! command -v go >/dev/null 2>&1; then
   echo "setup: Go ${need_go} or newer is required to build the local cluster and is not on PATH" >&2
   exit 1
@@ -50,4 +51,4 @@ if [[ $(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -1) != "$need_g
   echo "setup: Go ${need_go} or newer is required (found ${have_go})" >&2
   exit 1
 fi
-echo "setup: go ${have_go} ok (hack/k8s needs ${need_go})"
+echo "setup: go ${have_go} ok (hack/k8s and hack/helm need ${need_go})"

@@ -11,27 +11,10 @@
 # local one, whose node it cannot load images into.
 set -euo pipefail
 root=${WO_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
-# shellcheck source=../../hack/lib/cluster.sh
-source "$root/hack/lib/cluster.sh"
-# shellcheck source=../../hack/lib/node.sh
-source "$root/hack/lib/node.sh"  # node_has_image
-export KUBECONFIG=${KUBECONFIG:-$cluster_kubeconfig}
-kubectl=${KUBECTL:-$kubectl_bin}
-k() { timeout 120 "$kubectl" "$@"; }
+# shellcheck source=install_lib.sh
+source "$root/tests/e2e/install_lib.sh"
 say() { echo "install-dist: $*"; }
-failures=0
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*" >&2; failures=$((failures + 1)); }
-skip() { echo "SKIP: $*"; exit 77; }
-check() {  # what, command...: the check passes when the command succeeds
-  local what=$1
-  shift
-  if "$@"; then pass "$what"; else fail "$what"; fi
-}
-
-[[ $KUBECONFIG == "$cluster_kubeconfig" ]] || skip "KUBECONFIG is not the local cluster's: cannot load images into its node"
-k get namespace worker-operator-system >/dev/null 2>&1 &&
-  skip "an operator is deployed (namespace worker-operator-system exists): this test installs its own; run it on a cluster without one"
+require_no_operator
 
 dist=$(mktemp -d)
 team=wo-dist-team-$$
@@ -60,44 +43,11 @@ done
 say "kubectl apply -f install.yaml"
 k apply -f "$dist/install.yaml"
 k wait --for=condition=Established --timeout=60s crd/workerjobs.worker.dev >/dev/null
-if k -n worker-operator-system rollout status deployment/worker-operator --timeout=180s; then
-  pass "the operator Deployment rolled out"
-else
-  fail "the operator Deployment did not roll out"
-  k -n worker-operator-system get pods -o wide >&2 || true
-fi
-holder=
-for _ in $(seq 1 120); do
-  holder=$(k -n worker-operator-system get lease worker-operator -o jsonpath='{.spec.holderIdentity}' 2>/dev/null || true)
-  [[ $holder == worker-operator-* ]] && break
-  sleep 1
-done
-check "an operator pod holds the Lease (holder '$holder')" test "${holder#worker-operator-}" != "$holder"
+operator_leads worker-operator-system worker-operator
 
 say "the samples, in namespace $team"
-k create namespace "$team" >/dev/null
-k label namespace "$team" pod-security.kubernetes.io/enforce=restricted >/dev/null
-samples=()
-for file in "$root"/manifests/samples/*.yaml; do
-  grep -q '^kind: WorkerJob' "$file" || continue
-  sed "s/namespace: campaigns/namespace: $team/" "$file" | k apply -f - >/dev/null
-  samples+=("$(basename "$file" .yaml)")
-done
-for name in "${samples[@]}"; do
-  image='' observed='' generation=''
-  for _ in $(seq 1 90); do
-    image=$(k -n "$team" get deployment "$name" -o jsonpath='{.spec.template.spec.containers[0].image}' 2>/dev/null || true)
-    observed=$(k -n "$team" get workerjob "$name" -o jsonpath='{.status.observedGeneration}' 2>/dev/null || true)
-    generation=$(k -n "$team" get workerjob "$name" -o jsonpath='{.metadata.generation}' 2>/dev/null || true)
-    [[ $image == "$worker_image" && -n $observed && $observed == "$generation" ]] && break
-    sleep 1
-  done
-  if [[ $image == "$worker_image" && $observed == "$generation" ]]; then
-    pass "WorkerJob $name reconciled: Deployment of $image, status of generation $generation"
-  else
-    fail "WorkerJob $name not reconciled: Deployment image '$image', observedGeneration '$observed' of '$generation'"
-  fi
-done
+apply_samples "$team"
+samples_reconciled "$team" "$worker_image"
 
 say "uninstall (hack/undeploy.sh)"
 KUBECTL=$kubectl "$root/hack/undeploy.sh"
@@ -108,5 +58,4 @@ check "the CRD stays" k get crd workerjobs.worker.dev -o name
 count=$(k -n "$team" get workerjobs -o name | wc -l)
 check "the ${#samples[@]} WorkerJobs stay ($count found)" test "$count" -eq "${#samples[@]}"
 
-((failures == 0)) || { echo "install-dist: $failures check(s) failed" >&2; exit 1; }
-echo "install-dist: all checks passed"
+finish install-dist
