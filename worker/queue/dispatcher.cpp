@@ -115,6 +115,7 @@ void Dispatcher::run(wo::worker::RoutineContext& ctx) {
         if (now >= next_depth) {
           next_depth = now + p_.options.depth_sample_interval;
           m.depth.set(static_cast<double>(QueueStore::count_waiting(*conn, p_.store.table(), 100000)));
+          m.lag.set(QueueStore::lag_seconds(*conn, p_.store.table()));
         }
         if (!stopping && claim_due(free, running, want_claim, free_since, next_poll, now)) {
           auto records = p_.store.claim(*conn, free, p_.held.ids());

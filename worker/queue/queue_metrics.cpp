@@ -21,6 +21,10 @@ QueueMetrics::QueueMetrics(metrics::Registry& r, const std::string& queue)
       depth(
           r.gauge("worker_queue_depth", "Waiting records (queued or errored), sampled periodically, capped", {"queue"})
               .with({queue})),
+      lag(r.gauge("worker_queue_lag_seconds",
+                  "How long the oldest record that is due now has been due (0: none), sampled with the depth",
+                  {"queue"})
+              .with({queue})),
       in_flight(r.gauge("worker_queue_in_flight", "Records this process holds", {"queue"}).with({queue})),
       connected(r.gauge("worker_queue_database_connected", "1 while the dispatcher has a connection", {"queue"})
                     .with({queue})) {}

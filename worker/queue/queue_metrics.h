@@ -11,7 +11,7 @@ struct QueueMetrics {
   QueueMetrics(metrics::Registry& registry, const std::string& queue);
   metrics::Counter &processed, &failed, &retried, &canceled, &released, &lost, &db_errors;
   metrics::Histogram &duration, &wait;
-  metrics::Gauge &depth, &in_flight, &connected;
+  metrics::Gauge &depth, &lag, &in_flight, &connected;
 };
 
 }  // namespace wo::queue

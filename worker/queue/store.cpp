@@ -297,6 +297,31 @@ int64_t QueueStore::delete_finished(pqxx::connection& conn, const QueueTable& ta
   return static_cast<int64_t>(r.affected_rows());
 }
 
+double QueueStore::lag_seconds(pqxx::connection& conn, const QueueTable& table) {
+  const std::string t = table.quoted();
+  const std::string waiting = " state IN ('queued','errored') ";
+  // The dequeue index is ordered (priority DESC, process_after, id): the priorities present are found by
+  // skipping from one to the next, and within one priority its earliest due record is the first entry.
+  pqxx::nontransaction tx(conn);
+  return tx
+      .exec1(
+          "WITH RECURSIVE p(priority) AS ("
+          " (SELECT priority FROM " +
+          t + " WHERE" + waiting +
+          "ORDER BY priority DESC LIMIT 1)"
+          " UNION ALL"
+          " SELECT (SELECT priority FROM " +
+          t + " WHERE" + waiting +
+          "AND priority < p.priority"
+          "         ORDER BY priority DESC LIMIT 1) FROM p WHERE p.priority IS NOT NULL)"
+          " SELECT coalesce(extract(epoch FROM now() - min(d.process_after)), 0)::float8 FROM p"
+          " CROSS JOIN LATERAL (SELECT process_after FROM " +
+          t + " WHERE" + waiting +
+          "   AND priority = p.priority AND process_after <= now() AND NOT cancel_requested"
+          "   ORDER BY priority DESC, process_after LIMIT 1) d")[0]
+      .as<double>();
+}
+
 int64_t QueueStore::count_waiting(pqxx::connection& conn, const QueueTable& table, int64_t cap) {
   pqxx::nontransaction tx(conn);
   return tx

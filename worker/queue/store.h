@@ -110,6 +110,10 @@ class QueueStore {
                                  int limit);
   // Waiting records (queued or errored), counted up to cap: cheap on the partial dequeue index.
   static int64_t count_waiting(pqxx::connection& conn, const QueueTable& table, int64_t cap);
+  // The queue's lag: how long the oldest record that is due now (waiting, process_after passed, no
+  // cancellation requested) has been due, in seconds; 0 when none is. One index probe per distinct
+  // priority of the backlog (a loose scan of the dequeue index), whatever the backlog's size.
+  static double lag_seconds(pqxx::connection& conn, const QueueTable& table);
 
  private:
   void finish_isolating(pqxx::connection& conn, std::span<const Finish> batch, int max_attempts,

@@ -595,6 +595,31 @@ TEST(QueueTest, ACancelRequestInALongTransactionNeverHoldsBackTheOthers) {
   EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_resets + num_failures > 0"), 0);
 }
 
+// The lag is the age of the oldest record due now, whatever its priority: not of records due later, in
+// flight, finished or being cancelled.
+TEST(QueueTest, LagIsHowLongTheOldestDueRecordHasBeenDue) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  pqxx::connection c(dsn);
+  const QueueTable table("jobs");
+  EXPECT_EQ(QueueStore::lag_seconds(c, table), 0.0) << "an empty queue";
+  run_sql(dsn,
+          "INSERT INTO jobs (state, priority, process_after, cancel_requested) VALUES "
+          "('queued', 5, now() - interval '10 seconds', false),"
+          "('errored', 0, now() - interval '100 seconds', false),"  // the oldest due: a low priority
+          "('queued', 0, now() + interval '1 hour', false),"        // not due yet
+          "('queued', 9, now() - interval '1000 seconds', true),"   // being cancelled
+          "('processing', 0, now() - interval '5000 seconds', false),"
+          "('completed', 0, now() - interval '9000 seconds', false)");
+  const double lag = QueueStore::lag_seconds(c, table);
+  EXPECT_GE(lag, 100.0);
+  EXPECT_LT(lag, 110.0);
+  run_sql(dsn, "UPDATE jobs SET state = 'processing' WHERE priority = 0 AND state = 'errored'");
+  const double after = QueueStore::lag_seconds(c, table);
+  EXPECT_GE(after, 10.0);
+  EXPECT_LT(after, 20.0);
+}
+
 TEST(QueueTest, ResetterRequeuesStalledRecordsAndFailsThemPastMaxResets) {
   std::string dsn = fresh_database();
   create_queue(dsn, "jobs");
