@@ -22,38 +22,22 @@ std::string_view to_string(CancelReason reason) {
 
 CancelToken::CancelToken() : state_(std::make_shared<State>()) {}
 
-bool CancelToken::cancelled() const {
-  return reason() != CancelReason::none;
-}
-
-CancelReason CancelToken::reason() const {
-  std::lock_guard lock(state_->mu);
-  return state_->reason;
-}
-
 bool CancelToken::cancel(CancelReason reason) const {
-  {
-    std::lock_guard lock(state_->mu);
-    if (state_->reason != CancelReason::none || reason == CancelReason::none) return false;
-    state_->reason = reason;
-  }
-  state_->cv.notify_all();
-  state_->stop.request_stop();  // outside the lock: it runs the stop callbacks
+  if (reason == CancelReason::none) return false;
+  // The reason is set before the stop is requested, so whoever sees the stop (cancelled(), a waiter on
+  // stop_token(), a stop_callback) also sees the reason.
+  CancelReason expected = CancelReason::none;
+  if (!state_->reason.compare_exchange_strong(expected, reason)) return false;
+  state_->stop.request_stop();
   return true;
 }
 
-std::stop_token CancelToken::stop_token() const {
-  return state_->stop.get_token();
-}
-
-bool CancelToken::wait_for(std::chrono::milliseconds d) const {
-  std::unique_lock lock(state_->mu);
-  return state_->cv.wait_for(lock, d, [this] { return state_->reason != CancelReason::none; });
+bool CancelToken::wait_for(std::chrono::milliseconds d, const wo::Clock& clock) const {
+  return !clock.sleep_for(stop_token(), d);
 }
 
 void CancelToken::throw_if_cancelled() const {
-  CancelReason r = reason();
-  if (r != CancelReason::none) throw Cancelled("handler cancelled: " + std::string(to_string(r)));
+  if (cancelled()) throw Cancelled("handler cancelled: " + std::string(to_string(reason())));
 }
 
 }  // namespace wo::worker

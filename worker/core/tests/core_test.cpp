@@ -1,6 +1,7 @@
 // Unit tests of the pure logic: backoff, configuration validation, the registry, cancellation, routines.
 #include <gtest/gtest.h>
 
+#include <future>
 #include <set>
 
 #include "core/backoff.h"
@@ -12,6 +13,7 @@
 #include "core/routine.h"
 #include "queue/options.h"
 #include "queue/store.h"
+#include "testing/fake_clock.h"
 
 namespace wo::worker {
 namespace {
@@ -127,15 +129,39 @@ TEST(RegistryTest, BuiltinJobsAreRegisteredSortedAndValidateTheirConfig) {
 }
 
 TEST(CancelTokenTest, FirstReasonSticksAndWakesWaiters) {
+  wo::testing::FakeClock clock;
   CancelToken t;
   EXPECT_FALSE(t.cancelled());
-  EXPECT_FALSE(t.wait_for(milliseconds(1)));
-  std::thread canceller([t] { t.cancel(CancelReason::requested); });  // a copy shares the state
-  EXPECT_TRUE(t.wait_for(milliseconds(30000)));
-  canceller.join();
+  EXPECT_FALSE(t.stop_token().stop_requested());
+  std::future<bool> waited = std::async(std::launch::async, [&] { return t.wait_for(milliseconds(30000), clock); });
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  const CancelToken copy = t;  // a copy shares the state
+  EXPECT_TRUE(copy.cancel(CancelReason::requested));
+  EXPECT_TRUE(waited.get()) << "a cancellation ends the wait at once, long before its end";
   EXPECT_FALSE(t.cancel(CancelReason::shutdown));
   EXPECT_EQ(t.reason(), CancelReason::requested);
+  EXPECT_TRUE(t.stop_token().stop_requested());
   EXPECT_THROW(t.throw_if_cancelled(), Cancelled);
+}
+
+TEST(CancelTokenTest, AWaitThatRunsOutIsNotACancellationAndNothingSleepsForReal) {
+  wo::testing::FakeClock clock;
+  CancelToken t;
+  std::future<bool> waited = std::async(std::launch::async, [&] { return t.wait_for(milliseconds(30000), clock); });
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  clock.advance(milliseconds(30000));
+  EXPECT_FALSE(waited.get());
+  EXPECT_NO_THROW(t.throw_if_cancelled());
+}
+
+// Code that takes a std::stop_token sees the cancellation, and its reason is already there.
+TEST(CancelTokenTest, AStopCallbackSeesTheReason) {
+  CancelToken t;
+  CancelReason seen = CancelReason::none;
+  const std::stop_callback on_cancel(t.stop_token(), [&] { seen = t.reason(); });
+  t.cancel(CancelReason::timeout);
+  EXPECT_EQ(seen, CancelReason::timeout);
+  EXPECT_FALSE(CancelToken().cancel(CancelReason::none)) << "none is no reason to cancel";
 }
 
 TEST(DatabaseTest, ConnectionStringNamesTheJobAndSetsTimeouts) {
