@@ -120,12 +120,12 @@ void PeriodicRoutine::run(RoutineContext& ctx) {
   if (!options_.database) ctx.set_ready(true);
   bool run_now = options_.run_at_start;
   std::optional<std::chrono::milliseconds> due_in;  // another replica ran it: wait until it is due again
-  while (!ctx.stop().requested()) {
+  while (!ctx.stop_requested()) {
     ctx.progress();
     std::chrono::milliseconds wait(
         static_cast<long long>(static_cast<double>(options_.interval.count()) * jitter(rng)));
     if (due_in) wait = *std::exchange(due_in, std::nullopt);
-    if (!run_now && ctx.stop().wait_for(wait)) break;
+    if (!run_now && !ctx.sleep_for(wait)) break;
     run_now = false;
     ctx.progress();
     try {
@@ -134,11 +134,11 @@ void PeriodicRoutine::run(RoutineContext& ctx) {
         ctx.set_ready(true);
         backoff.reset();
       }
-      auto started = std::chrono::steady_clock::now();
+      auto started = ctx.clock().now();
       RunResult result = run_once(conn.get());
       if (result.ran) {
         runs_.inc();
-        duration_.observe(std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+        duration_.observe(std::chrono::duration<double>(ctx.clock().now() - started).count());
       } else {
         skipped_.inc();
         if (result.due_in.count() > 0) due_in = result.due_in;
@@ -152,7 +152,7 @@ void PeriodicRoutine::run(RoutineContext& ctx) {
         wo::log::warn("periodic routine lost its database connection; reconnecting",
                       {{"routine", options_.name}, {"error", e.what()}, {"retry_in_ms", delay.count()}});
         // Retry sooner than the interval: the run did not happen.
-        if (ctx.stop().wait_for(std::min(delay, options_.interval))) break;
+        if (!ctx.sleep_for(std::min(delay, options_.interval))) break;
         run_now = true;
         continue;
       }

@@ -7,6 +7,10 @@
 
 namespace wo::worker {
 
+RoutineContext::RoutineContext(std::string name, std::stop_token stop,
+                               const std::atomic<wo::Clock::time_point>& deadline, const wo::Clock& clock)
+    : name_(std::move(name)), stop_(std::move(stop)), deadline_(deadline), clock_(clock), last_progress_(clock.now()) {}
+
 void RoutineContext::set_ready(bool ready, std::string reason) {
   std::lock_guard lock(mu_);
   ready_ = ready;
@@ -28,21 +32,17 @@ std::string RoutineContext::not_live_reason() const {
   return not_live_;
 }
 
-std::chrono::steady_clock::duration RoutineContext::since_progress() const {
-  return std::chrono::steady_clock::now().time_since_epoch() -
-         std::chrono::steady_clock::duration(last_progress_.load());
-}
-
-RoutineRunner::RoutineRunner(metrics::Registry& registry, health::Checks& checks)
-    : registry_(registry), checks_(checks) {}
+RoutineRunner::RoutineRunner(metrics::Registry& registry, health::Checks& checks, const wo::Clock& clock)
+    : registry_(registry), checks_(checks), clock_(clock) {}
 
 RoutineRunner::~RoutineRunner() {
-  if (started_) stop(std::chrono::steady_clock::now());
+  if (started_) stop(clock_.now());
+  // Each entry's jthread joins as entries_ goes.
 }
 
 void RoutineRunner::add(std::unique_ptr<Routine> routine) {
   auto e = std::make_shared<Entry>();
-  e->ctx = std::make_unique<RoutineContext>(routine->name(), stop_);
+  e->ctx = std::make_unique<RoutineContext>(routine->name(), stop_.get_token(), deadline_, clock_);
   e->routine = std::move(routine);
   std::weak_ptr<Entry> weak = e;
   checks_.add_liveness("routine " + e->ctx->name(), [this, weak] {
@@ -71,6 +71,8 @@ std::string RoutineRunner::liveness(const Entry& e) const {
 
 void RoutineRunner::start() {
   started_ = true;
+  running_.store(static_cast<int>(entries_.size()));
+  if (entries_.empty()) all_returned_.request_stop();
   auto& up =
       registry_.gauge("worker_routine_up", "1 while the routine runs, 0 once it has died or stopped", {"routine"});
   auto& deaths =
@@ -78,46 +80,59 @@ void RoutineRunner::start() {
   for (auto& e : entries_) {
     Entry* entry = e.get();
     up.with({entry->ctx->name()}).set(1);
-    entry->thread = std::thread([this, entry, &up, &deaths] {
-      std::string failure;
-      try {
-        entry->routine->run(*entry->ctx);
-        if (!stop_.requested()) failure = "returned before shutdown was requested";
-      } catch (const std::exception& ex) {
-        failure = ex.what();
-      } catch (...) {
-        failure = "unknown exception";
-      }
-      up.with({entry->ctx->name()}).set(0);
-      if (!failure.empty()) {
-        deaths.with({entry->ctx->name()}).inc();
-        wo::log::error("routine died; /healthz now fails", {{"routine", entry->ctx->name()}, {"error", failure}});
-        std::lock_guard lock(entry->mu);
-        entry->failure = failure;
-      }
-      entry->done.store(true);
-    });
+    entry->thread = std::jthread([this, entry, &up, &deaths] { run_entry(*entry, up, deaths); });
   }
 }
 
-bool RoutineRunner::stop(std::chrono::steady_clock::time_point deadline, std::chrono::milliseconds grace) {
-  stop_.request(deadline);
+void RoutineRunner::run_entry(Entry& e, metrics::Family<metrics::Gauge>& up,
+                              metrics::Family<metrics::Counter>& deaths) {
+  std::string failure;
+  try {
+    e.routine->run(*e.ctx);
+    if (!stop_.stop_requested()) failure = "returned before shutdown was requested";
+  } catch (const std::exception& ex) {
+    failure = ex.what();
+  } catch (...) {
+    failure = "unknown exception";
+  }
+  up.with({e.ctx->name()}).set(0);
+  if (!failure.empty()) {
+    deaths.with({e.ctx->name()}).inc();
+    wo::log::error("routine died; /healthz now fails", {{"routine", e.ctx->name()}, {"error", failure}});
+    std::lock_guard lock(e.mu);
+    e.failure = failure;
+  }
+  e.done.store(true);
+  if (running_.fetch_sub(1) == 1) all_returned_.request_stop();
+}
+
+bool RoutineRunner::stop(wo::Clock::time_point deadline, std::chrono::milliseconds grace) {
+  if (!stop_.stop_requested()) {
+    deadline_.store(deadline);  // before the stop: a routine that sees the stop sees its deadline
+    stop_.request_stop();
+  }
+  if (!started_) return true;
+  // Ends when the last routine returns (all_returned_) or at deadline + grace, whichever comes first.
+  clock_.sleep_until(all_returned_.get_token(), deadline + grace);
   bool all = true;
   for (auto& e : entries_) {
-    if (!e->thread.joinable()) continue;
-    while (!e->done.load() && std::chrono::steady_clock::now() < deadline + grace) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(5));
-    }
     if (e->done.load()) {
-      e->thread.join();
+      if (e->thread.joinable()) e->thread.join();
     } else {
       wo::log::error("routine did not stop by the shutdown deadline", {{"routine", e->ctx->name()}});
-      e->thread.detach();
       all = false;
     }
   }
-  started_ = false;
+  started_ = !all;  // the destructor must not wait again for what has been joined
   return all;
+}
+
+std::vector<std::string> RoutineRunner::still_running() const {
+  std::vector<std::string> out;
+  for (const auto& e : entries_) {
+    if (e->thread.joinable() && !e->done.load()) out.push_back(e->ctx->name());
+  }
+  return out;
 }
 
 std::vector<std::string> RoutineRunner::failures() const {

@@ -85,9 +85,9 @@ void Dispatcher::run(wo::worker::RoutineContext& ctx) {
       free_since = now;
     }
 
-    if (!stopping && ctx.stop().requested()) {
+    if (!stopping && ctx.stop_requested()) {
       stopping = true;
-      auto deadline = ctx.stop().deadline();
+      auto deadline = ctx.stop_deadline();
       auto total = deadline > now ? deadline - now : Clock::duration::zero();
       auto reserve = std::min<Clock::duration>(std::chrono::seconds(2), total / 4);
       handlers_deadline = deadline - reserve;

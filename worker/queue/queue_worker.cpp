@@ -70,7 +70,7 @@ std::chrono::milliseconds QueueWorker::liveness_timeout() const {
 
 void QueueWorker::run(wo::worker::RoutineContext& ctx) {
   auto core = std::make_shared<Core>(options_, *metrics_);
-  ctx.stop().on_request([core] { core->wake.notify(true); });
+  const std::stop_callback wake_on_stop(ctx.stop_token(), [core] { core->wake.notify(true); });
   PartsReadiness readiness([&ctx](bool ready, const std::string& reason) { ctx.set_ready(ready, reason); });
   QueueStore store(QueueTable(options_.table), identity_.worker_id, identity_.hostname);
 
@@ -96,7 +96,7 @@ void QueueWorker::run(wo::worker::RoutineContext& ctx) {
   dispatcher.run(ctx);
 
   // Everything is handed to the completer: write it by the deadline (heartbeating meanwhile), then stop.
-  auto hard_deadline = ctx.stop().deadline();
+  auto hard_deadline = ctx.stop_deadline();
   if (std::size_t left = core->completer->drain_and_stop(hard_deadline); left > 0) {
     wo::log::error("could not hand records back before the shutdown deadline; the resetter will requeue them",
                    {{"queue", options_.table}, {"records", static_cast<int64_t>(left)}});

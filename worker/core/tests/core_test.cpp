@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include <future>
+#include <latch>
 #include <set>
 
 #include "core/backoff.h"
@@ -9,11 +10,13 @@
 #include "core/config.h"
 #include "core/database.h"
 #include "core/identity.h"
+#include "core/periodic.h"
 #include "core/registry.h"
 #include "core/routine.h"
 #include "queue/options.h"
 #include "queue/store.h"
 #include "testing/fake_clock.h"
+#include "testing/wait.h"
 
 namespace wo::worker {
 namespace {
@@ -210,7 +213,7 @@ class PoliteRoutine : public Routine {
   std::string name() const override { return "polite"; }
   void run(RoutineContext& ctx) override {
     ctx.set_ready(true);
-    while (!ctx.stop().wait_for(milliseconds(5))) ctx.progress();
+    while (ctx.sleep_for(milliseconds(5))) ctx.progress();
   }
 };
 
@@ -226,10 +229,7 @@ struct RunningRoutines {
   }
   // Liveness and its body, once it fails (or after 30 s).
   std::pair<bool, std::string> live_once_failing() const {
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-    while (checks.live().first && std::chrono::steady_clock::now() < deadline) {
-      std::this_thread::sleep_for(milliseconds(5));
-    }
+    wo::testing::wait_until([&] { return !checks.live().first; }, milliseconds(30000));
     return checks.live();
   }
   bool stop() { return runner.stop(std::chrono::steady_clock::now() + std::chrono::seconds(5)); }
@@ -260,7 +260,7 @@ class WedgedRoutine : public Routine {
   void run(RoutineContext& ctx) override {
     ctx.set_ready(true);
     ctx.set_live(false, "a handler ignores its cancellation");
-    while (!ctx.stop().wait_for(milliseconds(5))) ctx.progress();
+    while (ctx.sleep_for(milliseconds(5))) ctx.progress();
   }
 };
 
@@ -272,6 +272,105 @@ TEST(RoutineRunnerTest, ARoutineThatSaysItIsNotLiveFailsLivenessUntilItStops) {
   EXPECT_TRUE(r.stop());
   EXPECT_TRUE(r.checks.live().first) << "a stopped routine is not wedged";
   EXPECT_TRUE(r.runner.failures().empty());
+}
+
+// A routine that waits for its stop on a condition variable (not on the clock).
+class WaitsForItsStop : public Routine {
+ public:
+  std::string name() const override { return "waits"; }
+  void run(RoutineContext& ctx) override {
+    ctx.set_ready(true);
+    std::mutex mu;
+    std::condition_variable_any cv;
+    std::unique_lock lock(mu);
+    cv.wait(lock, ctx.stop_token(), [] { return false; });
+  }
+};
+
+// A routine that ignores its stop until the test lets it go.
+class StubbornRoutine : public Routine {
+ public:
+  explicit StubbornRoutine(std::latch& release) : release_(release) {}
+  std::string name() const override { return "stubborn"; }
+  void run(RoutineContext& ctx) override {
+    ctx.set_ready(true);
+    release_.wait();
+  }
+
+ private:
+  std::latch& release_;
+};
+
+// The runner waits for its routines on its clock, up to deadline + grace, and leaves a routine that did
+// not return owned (never detached): it names it, and joins it only once it returns.
+TEST(RoutineRunnerTest, ARoutineThatIgnoresItsStopIsNamedAfterDeadlinePlusGraceAndNeverDetached) {
+  wo::testing::FakeClock clock;
+  metrics::Registry metrics;
+  health::Checks checks;
+  std::latch release(1);
+  {
+    RoutineRunner runner(metrics, checks, clock);
+    runner.add(std::make_unique<WaitsForItsStop>());
+    runner.add(std::make_unique<StubbornRoutine>(release));
+    runner.start();
+    const auto deadline = clock.now() + std::chrono::seconds(25);
+    std::future<bool> stopped = std::async(std::launch::async, [&] { return runner.stop(deadline); });
+    ASSERT_TRUE(clock.wait_for_sleepers(1)) << "stop() waits on the clock";
+    // The other routine returns on its stop, in real time: the clock moves on only once it has.
+    ASSERT_TRUE(wo::testing::wait_until([&] { return runner.still_running() == std::vector<std::string>{"stubborn"}; },
+                                        milliseconds(30000)));
+    clock.advance(std::chrono::seconds(25));
+    EXPECT_EQ(stopped.wait_for(std::chrono::milliseconds(0)), std::future_status::timeout)
+        << "the grace after the deadline is waited for too";
+    ASSERT_TRUE(clock.wait_for_sleepers(1));
+    clock.advance(std::chrono::seconds(1));
+    EXPECT_FALSE(stopped.get());
+    EXPECT_EQ(runner.still_running(), std::vector<std::string>{"stubborn"});
+    EXPECT_TRUE(runner.failures().empty());
+    release.count_down();  // else the runner's destructor would wait for it for ever
+  }
+}
+
+TEST(RoutineRunnerTest, StopReturnsAsSoonAsEveryRoutineHasReturnedWithoutWaitingOutTheDeadline) {
+  wo::testing::FakeClock clock;
+  metrics::Registry metrics;
+  health::Checks checks;
+  RoutineRunner runner(metrics, checks, clock);
+  runner.add(std::make_unique<PoliteRoutine>());
+  runner.start();
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  EXPECT_TRUE(runner.stop(clock.now() + std::chrono::hours(1)));  // the fake clock never moves
+  EXPECT_TRUE(runner.still_running().empty());
+}
+
+// A periodic routine's waits are on its runner's clock: hours of its schedule pass in microseconds.
+TEST(PeriodicRoutineTest, RunsAtStartThenOncePerIntervalOnTheRunnersClock) {
+  wo::testing::FakeClock clock;
+  metrics::Registry metrics;
+  health::Checks checks;
+  std::atomic<int> runs{0};
+  PeriodicOptions options;
+  options.name = "tick";
+  options.interval = std::chrono::hours(1);
+  options.jitter = 0;
+  RoutineRunner runner(metrics, checks, clock);
+  runner.add(std::make_unique<PeriodicRoutine>(
+      options, [&](pqxx::connection*) { ++runs; }, metrics));
+  runner.start();
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  EXPECT_EQ(runs.load(), 1) << "run_at_start";
+  clock.advance(std::chrono::minutes(59));
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  EXPECT_EQ(runs.load(), 1) << "not due before the interval";
+  clock.advance(std::chrono::minutes(1));
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  EXPECT_EQ(runs.load(), 2);
+  clock.advance(std::chrono::hours(1));
+  ASSERT_TRUE(clock.wait_for_sleepers(1));
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_TRUE(checks.ready().first);
+  EXPECT_TRUE(runner.stop(clock.now() + std::chrono::seconds(25)));
+  EXPECT_EQ(metrics.counter("worker_routine_runs_total", "", {"routine"}).with({"tick"}).value(), 3);
 }
 
 }  // namespace

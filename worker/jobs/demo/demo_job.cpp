@@ -31,7 +31,7 @@ class CrashRoutine : public wo::worker::Routine {
   std::string name() const override { return "demo-crash"; }
   void run(wo::worker::RoutineContext& ctx) override {
     ctx.set_ready(true);
-    if (ctx.stop().wait_for(after_)) return;
+    if (!ctx.sleep_for(after_)) return;
     wo::log::error("demo.sleep: crashing on purpose (crash_after)");
     wo::process::write_termination_message("DemoCrash: demo.sleep crashed on purpose after crash_after\n",
                                            termination_log_);
@@ -52,7 +52,7 @@ class LeakRoutine : public wo::worker::Routine {
   void run(wo::worker::RoutineContext& ctx) override {
     ctx.set_ready(true);
     std::vector<std::unique_ptr<char[]>> leaked;
-    while (!ctx.stop().wait_for(milliseconds(1000))) {
+    while (ctx.sleep_for(milliseconds(1000))) {
       ctx.progress();
       auto bytes = static_cast<std::size_t>(mb_) << 20;
       leaked.push_back(std::make_unique<char[]>(bytes));
