@@ -125,6 +125,20 @@ YAML::Node job_config(const YAML::Node& root, const std::string& job, bool sever
   return jobs.IsMap() ? jobs[job] : YAML::Node(YAML::NodeType::Null);
 }
 
+// Routines that did not stop by the shutdown deadline still run on threads that nothing but the end of
+// the process can end (they are never detached): say which, and end the process now, before the objects
+// those threads may still use are destroyed. Kubernetes would SIGKILL it at the end of the grace period
+// anyway; ending it here says why. Their records are not lost (see QueueWorker::run).
+[[noreturn]] void exit_leaving_routines(const std::vector<std::string>& routines, const std::string& termination_log) {
+  const std::string message = "routines did not stop by the shutdown deadline: " + join(routines);
+  wo::process::write_termination_message("ShutdownTimeout: " + message + "\n", termination_log);
+  wo::log::error("exiting without waiting for routines that did not stop by the shutdown deadline",
+                 {{"routines", join(routines)}, {"exit_code", kExitRuntime}});
+  wo::log::shutdown();
+  std::fflush(nullptr);
+  std::_Exit(kExitRuntime);
+}
+
 int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   const Registry& registry = Registry::global();
   if (!registry.errors().empty()) throw Fatal{kExitRuntime, "RuntimeError", join(registry.errors())};
@@ -199,13 +213,8 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
     wo::log::error("exiting after routine failures", {{"failures", join(failures)}});
     code = kExitRuntime;
   }
+  if (!stopped) exit_leaving_routines(runner.still_running(), flags.get_string("termination-log"));
   wo::log::info("worker stopped", {{"exit_code", code}});
-  if (!stopped) {
-    // A handler ignored its cancellation; its thread still runs and must not outlive main's objects.
-    wo::log::shutdown();
-    std::fflush(nullptr);
-    std::_Exit(code);
-  }
   return code;
 }
 

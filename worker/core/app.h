@@ -3,7 +3,8 @@
 // Exit status: 0 after a clean shutdown, 2 for a usage or configuration error, 1 for a runtime failure.
 // Fatal errors are also written to the termination log (docs/worker.md, "Termination messages"): the
 // first line is "<Reason>: <message>" with Reason one of UsageError, UnknownJob, InvalidConfig,
-// RoutineFailed, RuntimeError.
+// RoutineFailed, RuntimeError, ShutdownTimeout (a routine did not stop by the shutdown deadline: the
+// process ends without waiting for it).
 #pragma once
 
 #include <string_view>

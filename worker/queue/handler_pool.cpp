@@ -30,74 +30,69 @@ RunEnd judge_run(Outcome returned, std::string message, CancelReason reason,
 }
 
 HandlerPool::HandlerPool(int concurrency, Handler handler, std::chrono::milliseconds handler_timeout, OnDone on_done)
-    : state_(std::make_shared<State>()) {
-  state_->handler = std::move(handler);
-  state_->handler_timeout = handler_timeout;
-  state_->on_done = std::move(on_done);
+    : alive_(concurrency),
+      handler_(std::move(handler)),
+      handler_timeout_(handler_timeout),
+      on_done_(std::move(on_done)) {
   threads_.reserve(static_cast<std::size_t>(concurrency));
-  for (int i = 0; i < concurrency; ++i) threads_.emplace_back(loop, state_);
+  for (int i = 0; i < concurrency; ++i) threads_.emplace_back([this] { loop(); });
 }
 
 HandlerPool::~HandlerPool() {
   close_and_join(Clock::now());
+  // threads_ joins what is left as it goes (a handler ignoring its token: see close_and_join()).
 }
 
 void HandlerPool::submit(std::vector<Work> work) {
   {
-    std::lock_guard lock(state_->mu);
-    for (auto& w : work) state_->work.push_back(std::move(w));
+    std::lock_guard lock(mu_);
+    for (auto& w : work) work_.push_back(std::move(w));
   }
-  state_->cv.notify_all();
+  cv_.notify_all();
 }
 
 std::deque<Work> HandlerPool::take_unstarted() {
   std::deque<Work> out;
-  std::lock_guard lock(state_->mu);
-  out.swap(state_->work);
+  std::lock_guard lock(mu_);
+  out.swap(work_);
   return out;
 }
 
-void HandlerPool::close_and_join(Clock::time_point deadline) {
+bool HandlerPool::close_and_join(Clock::time_point deadline) {
+  bool all_ended = false;
   {
-    std::lock_guard lock(state_->mu);
-    state_->closing = true;
+    std::unique_lock lock(mu_);
+    closing_ = true;
+    cv_.notify_all();
+    all_ended = cv_.wait_until(lock, deadline, [&] { return alive_ == 0; });
   }
-  state_->cv.notify_all();
-  for (auto& t : threads_) {
-    if (!t.joinable()) continue;
-    bool idle = false;
-    for (;;) {
-      {
-        std::lock_guard lock(state_->mu);
-        idle = state_->busy == 0;
-      }
-      if (idle || Clock::now() >= deadline) break;
-      std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    }
-    if (idle) {
-      t.join();
-    } else {
-      t.detach();
+  if (all_ended) {
+    for (auto& t : threads_) {
+      if (t.joinable()) t.join();
     }
   }
+  return all_ended;
 }
 
-void HandlerPool::loop(const std::shared_ptr<State>& s) {
+void HandlerPool::loop() {
   for (;;) {
     Work w;
     {
-      std::unique_lock lock(s->mu);
-      s->cv.wait(lock, [&] { return !s->work.empty() || s->closing; });
-      if (s->work.empty()) return;
-      w = std::move(s->work.front());
-      s->work.pop_front();
-      ++s->busy;
+      std::unique_lock lock(mu_);
+      cv_.wait(lock, [&] { return !work_.empty() || closing_; });
+      if (work_.empty()) {
+        --alive_;
+        cv_.notify_all();  // close_and_join() waits for the last one
+        return;
+      }
+      w = std::move(work_.front());
+      work_.pop_front();
     }
     auto started = Clock::now();
     Outcome returned = Outcome::completed;
     std::string message;
     try {
-      s->handler(w.record, w.token);
+      handler_(w.record, w.token);
     } catch (const PermanentError& e) {
       returned = Outcome::failed;
       message = e.what();
@@ -109,9 +104,7 @@ void HandlerPool::loop(const std::shared_ptr<State>& s) {
       message = "handler threw a non-standard exception";
     }
     double seconds = std::chrono::duration<double>(Clock::now() - started).count();
-    s->on_done(w, judge_run(returned, std::move(message), w.token.reason(), s->handler_timeout), seconds);
-    std::lock_guard lock(s->mu);
-    --s->busy;
+    on_done_(w, judge_run(returned, std::move(message), w.token.reason(), handler_timeout_), seconds);
   }
 }
 

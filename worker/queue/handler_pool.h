@@ -56,33 +56,33 @@ class HandlerPool {
   using OnDone = std::function<void(Work& work, RunEnd end, double seconds)>;
 
   HandlerPool(int concurrency, Handler handler, std::chrono::milliseconds handler_timeout, OnDone on_done);
-  ~HandlerPool();  // closes; joins the threads that are idle, leaves the others (see join_idle)
+  // Closes and joins every handler thread: it waits for a handler that ignores its token for as long as
+  // that handler runs (see close_and_join()).
+  ~HandlerPool();
   HandlerPool(const HandlerPool&) = delete;
   HandlerPool& operator=(const HandlerPool&) = delete;
 
   void submit(std::vector<Work> work);
   // Work not started yet, taken back (at shutdown).
   std::deque<Work> take_unstarted();
-  // No more work: threads end once idle. Joins those that are idle by deadline; a handler that ignores
-  // its token is left behind (its thread detached; it holds only the pool's shared state and on_done's
-  // captures) so that the process can still exit on time.
-  void close_and_join(std::chrono::steady_clock::time_point deadline);
+  // No more work: threads end once idle. Waits (on a condition variable, not polling) until every
+  // thread has ended or deadline, and returns whether they all ended. A handler still running then
+  // ignores its token: its thread is not detached but stays the pool's, so the pool's destructor waits
+  // for it, and only the end of the process (RoutineRunner::stop, app.cpp) ends it.
+  bool close_and_join(std::chrono::steady_clock::time_point deadline);
 
  private:
-  struct State {
-    std::mutex mu;
-    std::condition_variable cv;
-    std::deque<Work> work;
-    bool closing = false;
-    int busy = 0;
-    Handler handler;
-    std::chrono::milliseconds handler_timeout;
-    OnDone on_done;
-  };
-  static void loop(const std::shared_ptr<State>& s);
+  void loop();
 
-  std::shared_ptr<State> state_;
-  std::vector<std::thread> threads_;
+  std::mutex mu_;
+  std::condition_variable cv_;  // work arrived, the pool closes, or a thread ended
+  std::deque<Work> work_;
+  bool closing_ = false;
+  int alive_ = 0;  // threads that have not left loop()
+  Handler handler_;
+  std::chrono::milliseconds handler_timeout_;
+  OnDone on_done_;
+  std::vector<std::jthread> threads_;  // last: joined before the state they use goes
 };
 
 }  // namespace wo::queue

@@ -2,6 +2,8 @@
 // outcomes are written and records claimed, the held attempts, and readiness across connections.
 #include <gtest/gtest.h>
 
+#include <latch>
+
 #include "queue/completer.h"
 #include "queue/dispatcher.h"
 #include "queue/handler_pool.h"
@@ -145,6 +147,33 @@ TEST(HeldAttemptsTest, AbandoningHandsBackRunningAttemptsAndIgnoresTheirLateRetu
   EXPECT_EQ(abandoned[0].attempt_token, "a");
   EXPECT_FALSE(held.handler_returned(1, running)) << "its outcome must not be written";
   EXPECT_EQ(held.ids(), std::vector<int64_t>{2}) << "an outcome waiting to be written stays held";
+}
+
+// At shutdown the pool waits for its threads until the deadline (woken by the last one, not polling);
+// a handler ignoring its token keeps its thread, which the pool still owns and joins once it returns.
+TEST(HandlerPoolTest, CloseAndJoinWaitsUntilTheDeadlineAndNeverLetsARunningHandlerGo) {
+  std::latch started(1), release(1);
+  std::atomic<int> done{0};
+  {
+    HandlerPool pool(
+        2,
+        [&](const Record&, const CancelToken&) {
+          started.count_down();
+          release.wait();  // ignores its token
+        },
+        milliseconds(0), [&](Work&, const RunEnd&, double) { ++done; });
+    Work w;
+    w.record.id = 1;
+    std::vector<Work> work;
+    work.push_back(std::move(w));
+    pool.submit(std::move(work));
+    started.wait();
+    EXPECT_FALSE(pool.close_and_join(Clock::now())) << "a handler still runs at the deadline";
+    EXPECT_EQ(done.load(), 0);
+    release.count_down();
+    EXPECT_TRUE(pool.close_and_join(Clock::now() + std::chrono::seconds(30)));
+    EXPECT_EQ(done.load(), 1) << "its return is still reported";
+  }
 }
 
 TEST(PartsReadinessTest, ReadyOnlyWhileEveryPartIs) {
