@@ -158,6 +158,53 @@ Latency latency(const std::string& dsn, bool notify, milliseconds poll, int samp
   return {at(0.5), at(0.99), ms.back(), samples};
 }
 
+// The throughput table's rows, one per concurrency level, to out (and stdout as they come); returns
+// them as JSON array elements.
+std::string throughput_rows(const std::string& dsn, long long n, const std::vector<int>& levels,
+                            std::ostringstream& out) {
+  std::string json;
+  for (int c : levels) {
+    double raw = raw_rate(dsn, n, c);
+    double fw = framework_rate(dsn, n, c);
+    char entry[256];
+    std::snprintf(entry, sizeof entry,
+                  "%s{\"concurrency\":%d,\"framework_per_s\":%.1f,\"raw_per_s\":%.1f,\"ratio\":%.3f}",
+                  c == levels.front() ? "" : ",", c, fw, raw, fw / raw);
+    json += entry;
+    char line[256];
+    std::snprintf(line, sizeof line, "| %d | %.0f | %.0f | %.0f %% |\n", c, fw, raw, 100.0 * fw / raw);
+    out << line;
+    std::cout << line << std::flush;
+  }
+  return json;
+}
+
+// The latency section (NOTIFY on, then polling only) to out and stdout; returns its rows as JSON array
+// elements.
+std::string latency_rows(const std::string& dsn, int samples, std::ostringstream& out) {
+  std::ostringstream lat;
+  std::string json;
+  lat << "\n## Enqueue-to-start latency (ms; sequential, from just before COMMIT to the handler's start)\n\n"
+      << "| wake-up | samples | p50 | p99 | max |\n|---|---|---|---|---|\n";
+  for (bool notify : {true, false}) {
+    milliseconds poll = notify ? milliseconds(1000) : milliseconds(100);
+    Latency l = latency(dsn, notify, poll, notify ? samples : std::max(1, samples / 5));
+    char entry[256];
+    std::snprintf(entry, sizeof entry,
+                  "%s{\"notify\":%s,\"samples\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}", notify ? "" : ",",
+                  notify ? "true" : "false", l.samples, l.p50_ms, l.p99_ms, l.max_ms);
+    json += entry;
+    char line[256];
+    std::snprintf(line, sizeof line, "| %s | %d | %.2f | %.2f | %.2f |\n",
+                  notify ? "NOTIFY (poll 1s fallback)" : "polling only, poll_interval 100ms", l.samples, l.p50_ms,
+                  l.p99_ms, l.max_ms);
+    lat << line;
+  }
+  out << lat.str();
+  std::cout << lat.str() << std::flush;
+  return json;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -205,43 +252,9 @@ int main(int argc, char** argv) {
     for (const auto& c : flags.get_repeated("concurrency")) levels.push_back(std::stoi(c));
   }
   std::string json = "{\"records\":" + std::to_string(n) + ",\"throughput\":[";
-  for (int c : levels) {
-    double raw = raw_rate(dsn, n, c);
-    double fw = framework_rate(dsn, n, c);
-    char entry[256];
-    std::snprintf(entry, sizeof entry,
-                  "%s{\"concurrency\":%d,\"framework_per_s\":%.1f,\"raw_per_s\":%.1f,\"ratio\":%.3f}",
-                  c == levels.front() ? "" : ",", c, fw, raw, fw / raw);
-    json += entry;
-    char line[256];
-    std::snprintf(line, sizeof line, "| %d | %.0f | %.0f | %.0f %% |\n", c, fw, raw, 100.0 * fw / raw);
-    out << line;
-    std::cout << line << std::flush;
-  }
-  std::ostringstream lat;
-  const std::vector<bool> wakeups =
-      flags.get_bool("skip-latency") ? std::vector<bool>{} : std::vector<bool>{true, false};
-  lat << "\n## Enqueue-to-start latency (ms; sequential, from just before COMMIT to the handler's start)\n\n"
-      << "| wake-up | samples | p50 | p99 | max |\n|---|---|---|---|---|\n";
+  json += throughput_rows(dsn, n, levels, out);
   json += "],\"latency\":[";
-  for (bool notify : wakeups) {
-    milliseconds poll = notify ? milliseconds(1000) : milliseconds(100);
-    Latency l = latency(dsn, notify, poll, notify ? samples : std::max(1, samples / 5));
-    char entry[256];
-    std::snprintf(entry, sizeof entry,
-                  "%s{\"notify\":%s,\"samples\":%d,\"p50_ms\":%.3f,\"p99_ms\":%.3f,\"max_ms\":%.3f}", notify ? "" : ",",
-                  notify ? "true" : "false", l.samples, l.p50_ms, l.p99_ms, l.max_ms);
-    json += entry;
-    char line[256];
-    std::snprintf(line, sizeof line, "| %s | %d | %.2f | %.2f | %.2f |\n",
-                  notify ? "NOTIFY (poll 1s fallback)" : "polling only, poll_interval 100ms", l.samples, l.p50_ms,
-                  l.p99_ms, l.max_ms);
-    lat << line;
-  }
-  if (!flags.get_bool("skip-latency")) {
-    out << lat.str();
-    std::cout << lat.str() << std::flush;
-  }
+  if (!flags.get_bool("skip-latency")) json += latency_rows(dsn, samples, out);
   json += "]}";
   if (std::string path = flags.get_string("output"); !path.empty()) std::ofstream(path) << out.str();
   if (std::string path = flags.get_string("json"); !path.empty()) std::ofstream(path) << json << "\n";

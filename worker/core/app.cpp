@@ -125,27 +125,12 @@ YAML::Node job_config(const YAML::Node& root, const std::string& job, bool sever
   return jobs.IsMap() ? jobs[job] : YAML::Node(YAML::NodeType::Null);
 }
 
-// Routines that did not stop by the shutdown deadline still run on threads that nothing but the end of
-// the process can end (they are never detached): say which, and end the process now, before the objects
-// those threads may still use are destroyed. Kubernetes would SIGKILL it at the end of the grace period
-// anyway; ending it here says why. Their records are not lost (see QueueWorker::run).
-[[noreturn]] void exit_leaving_routines(const std::vector<std::string>& routines, const std::string& termination_log) {
-  const std::string message = "routines did not stop by the shutdown deadline: " + join(routines);
-  wo::process::write_termination_message("ShutdownTimeout: " + message + "\n", termination_log);
-  wo::log::error("exiting without waiting for routines that did not stop by the shutdown deadline",
-                 {{"routines", join(routines)}, {"exit_code", kExitRuntime}});
-  wo::log::shutdown();
-  std::fflush(nullptr);
-  std::_Exit(kExitRuntime);
-}
-
-int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
+// --list-jobs and --describe-job: prints and returns true when one of them was given.
+bool print_jobs(const wo::cli::FlagSet& flags) {
   const Registry& registry = Registry::global();
-  if (!registry.errors().empty()) throw Fatal{kExitRuntime, "RuntimeError", join(registry.errors())};
-
   if (flags.get_bool("list-jobs")) {
     for (const auto* j : registry.all()) std::cout << j->name << "\t" << j->description << "\n";
-    return kExitOk;
+    return true;
   }
   if (std::string name = flags.get_string("describe-job"); !name.empty()) {
     const JobDefinition* j = registry.find(name);
@@ -153,16 +138,17 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
       throw Fatal{kExitUsage, "UnknownJob", "unknown job \"" + name + "\"; known jobs: " + join(registry.names())};
     }
     std::cout << j->name << ": " << j->description << "\n\nConfiguration:\n" << j->config_help;
-    return kExitOk;
+    return true;
   }
+  return false;
+}
 
-  auto jobs = select_jobs(flags.get_repeated("job"));
+// Builds every selected job's routines into runner (validating each job's configuration) and returns
+// the worker's id.
+std::string build_jobs(const std::vector<const JobDefinition*>& jobs, const wo::cli::FlagSet& flags,
+                       metrics::Registry& metrics, RoutineRunner& runner) {
   YAML::Node root = load_config(flags);
-
-  metrics::Registry metrics;
-  health::Checks checks;
-  RoutineRunner runner(metrics, checks);
-  const std::string worker_id = new_worker_id();
+  std::string worker_id = new_worker_id();
   const std::string host = hostname();
   auto& info = metrics.gauge("worker_job_info", "The jobs this process runs (value 1)", {"job", "worker_id"});
   for (const auto* j : jobs) {
@@ -178,13 +164,59 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
     ctx.termination_log = flags.get_string("termination-log");
     try {
       for (auto& r : j->build(ctx)) runner.add(std::move(r));
-    } catch (const ConfigError& e) {
-      throw Fatal{kExitUsage, "InvalidConfig", "job \"" + j->name + "\": " + e.what()};
     } catch (const std::exception& e) {
+      // ConfigError and whatever else a job's build() throws: both mean this job cannot run as configured.
       throw Fatal{kExitUsage, "InvalidConfig", "job \"" + j->name + "\": " + e.what()};
     }
     info.with({j->name, worker_id}).set(1);
   }
+  return worker_id;
+}
+
+// Routines that did not stop by the shutdown deadline still run on threads that nothing but the end of
+// the process can end (they are never detached): say which, and end the process now, before the objects
+// those threads may still use are destroyed. Kubernetes would SIGKILL it at the end of the grace period
+// anyway; ending it here says why. Their records are not lost (see QueueWorker::run).
+[[noreturn]] void exit_leaving_routines(const std::vector<std::string>& routines, const std::string& termination_log) {
+  const std::string message = "routines did not stop by the shutdown deadline: " + join(routines);
+  wo::process::write_termination_message("ShutdownTimeout: " + message + "\n", termination_log);
+  wo::log::error("exiting without waiting for routines that did not stop by the shutdown deadline",
+                 {{"routines", join(routines)}, {"exit_code", kExitRuntime}});
+  wo::log::shutdown();
+  std::fflush(nullptr);
+  std::_Exit(kExitRuntime);
+}
+
+// SIGTERM or SIGINT: stops the routines by the shutdown timeout and returns the exit status.
+int shut_down(const wo::cli::FlagSet& flags, const wo::process::ShutdownSignal& shutdown, RoutineRunner& runner,
+              http::Server& server) {
+  auto timeout = flags.get_duration("shutdown-timeout");
+  wo::log::info("shutting down", {{"reason", shutdown.reason()}, {"timeout", wo::cli::format_duration(timeout)}});
+  const bool stopped = runner.stop(std::chrono::steady_clock::now() + timeout);
+  server.stop();
+
+  int code = kExitOk;
+  if (auto failures = runner.failures(); !failures.empty()) {
+    std::string message = "RoutineFailed: " + join(failures);
+    wo::process::write_termination_message(message + "\n", flags.get_string("termination-log"));
+    wo::log::error("exiting after routine failures", {{"failures", join(failures)}});
+    code = kExitRuntime;
+  }
+  if (!stopped) exit_leaving_routines(runner.still_running(), flags.get_string("termination-log"));
+  wo::log::info("worker stopped", {{"exit_code", code}});
+  return code;
+}
+
+int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
+  const Registry& registry = Registry::global();
+  if (!registry.errors().empty()) throw Fatal{kExitRuntime, "RuntimeError", join(registry.errors())};
+  if (print_jobs(flags)) return kExitOk;
+
+  auto jobs = select_jobs(flags.get_repeated("job"));
+  metrics::Registry metrics;
+  health::Checks checks;
+  RoutineRunner runner(metrics, checks);
+  const std::string worker_id = build_jobs(jobs, flags, metrics, runner);
 
   http::Server server(flags.get_string("http-addr"));
   health::serve_endpoints(server, &checks, &metrics);
@@ -201,21 +233,7 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   runner.start();
 
   shutdown.wait();
-  auto timeout = flags.get_duration("shutdown-timeout");
-  wo::log::info("shutting down", {{"reason", shutdown.reason()}, {"timeout", wo::cli::format_duration(timeout)}});
-  bool stopped = runner.stop(std::chrono::steady_clock::now() + timeout);
-  server.stop();
-
-  int code = kExitOk;
-  if (auto failures = runner.failures(); !failures.empty()) {
-    std::string message = "RoutineFailed: " + join(failures);
-    wo::process::write_termination_message(message + "\n", flags.get_string("termination-log"));
-    wo::log::error("exiting after routine failures", {{"failures", join(failures)}});
-    code = kExitRuntime;
-  }
-  if (!stopped) exit_leaving_routines(runner.still_running(), flags.get_string("termination-log"));
-  wo::log::info("worker stopped", {{"exit_code", code}});
-  return code;
+  return shut_down(flags, shutdown, runner, server);
 }
 
 }  // namespace
