@@ -1,6 +1,16 @@
 #include "queue/listener.h"
 
+#include <poll.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include <array>
+#include <cerrno>
+#include <cstdint>
+#include <system_error>
+
 #include "core/backoff.h"
+#include "wo/clock.h"
 #include "wo/log.h"
 
 namespace wo::queue {
@@ -18,10 +28,13 @@ struct WakeReceiver final : pqxx::notification_receiver {
 Listener::Listener(wo::worker::DatabaseOptions database, std::string channel, std::function<void()> on_wake)
     : database_(std::move(database)), channel_(std::move(channel)), on_wake_(std::move(on_wake)) {
   database_.statement_timeout = std::chrono::milliseconds(0);
+  stop_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+  if (stop_fd_ < 0) throw std::system_error(errno, std::generic_category(), "eventfd for the LISTEN connection");
 }
 
 Listener::~Listener() {
   stop();
+  ::close(stop_fd_);
 }
 
 void Listener::start() {
@@ -35,6 +48,10 @@ void Listener::stop() {
 }
 
 void Listener::loop(const std::stop_token& stop) {
+  const std::stop_callback wake_on_stop(stop, [this] {
+    const std::uint64_t one = 1;
+    [[maybe_unused]] const auto n = ::write(stop_fd_, &one, sizeof one);  // cannot fail short of a full counter
+  });
   wo::worker::ReconnectBackoff backoff;
   while (!stop.stop_requested()) {
     try {
@@ -42,15 +59,24 @@ void Listener::loop(const std::stop_token& stop) {
       WakeReceiver receiver(*conn, channel_, on_wake_);
       on_wake_();  // notifications sent while we were not listening are lost: look once
       backoff.reset();
-      // A timed wait, so that a stop request is seen within 200 ms.
-      while (!stop.stop_requested()) conn->await_notification(0, 200000);
+      wait_for_notifications(*conn, stop);
     } catch (const std::exception& e) {
       auto delay = backoff.next();
       wo::log::debug("LISTEN connection failed; polling meanwhile",
                      {{"channel", channel_}, {"error", e.what()}, {"retry_in_ms", delay.count()}});
-      std::unique_lock lock(mu_);
-      cv_.wait_for(lock, stop, delay, [] { return false; });
+      wo::steady_clock().sleep_for(stop, delay);
     }
+  }
+}
+
+void Listener::wait_for_notifications(pqxx::connection& conn, const std::stop_token& stop) const {
+  while (!stop.stop_requested()) {
+    if (!conn.is_open()) throw pqxx::broken_connection("the LISTEN connection closed");
+    std::array<pollfd, 2> fds{{{conn.sock(), POLLIN, 0}, {stop_fd_, POLLIN, 0}}};
+    if (::poll(fds.data(), fds.size(), -1) < 0 && errno != EINTR) {
+      throw std::system_error(errno, std::generic_category(), "poll on the LISTEN connection");
+    }
+    conn.get_notifs();  // calls the receiver for each; throws broken_connection when the server is gone
   }
 }
 
