@@ -211,7 +211,7 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (flags.get_bool("version")) {
-      std::cout << wo::build_info::version_line("worker-operator") << "\n";
+      std::cout << wo::version_line("worker-operator", wo::build_info::git_commit()) << "\n";
       return 0;
     }
     watched_namespaces(flags);  // a bad list is a usage error (exit 2) before anything starts

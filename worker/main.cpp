@@ -3,5 +3,5 @@
 #include "core/app.h"
 
 int main(int argc, char** argv) {
-  return wo::worker::run_app(argc, argv, wo::build_info::version_line("worker"));
+  return wo::worker::run_app(argc, argv, wo::build_info::git_commit());
 }

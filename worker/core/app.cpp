@@ -18,6 +18,8 @@
 #include "wo/log.h"
 #include "wo/metrics.h"
 #include "wo/process.h"
+#include "wo/process_metrics.h"
+#include "wo/version.h"
 
 namespace wo::worker {
 namespace {
@@ -207,13 +209,15 @@ int shut_down(const wo::cli::FlagSet& flags, const wo::process::ShutdownSignal& 
   return code;
 }
 
-int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
+int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown, std::string_view commit) {
   const Registry& registry = Registry::global();
   if (!registry.errors().empty()) throw Fatal{kExitRuntime, "RuntimeError", join(registry.errors())};
   if (print_jobs(flags)) return kExitOk;
 
   auto jobs = select_jobs(flags.get_repeated("job"));
   metrics::Registry metrics;
+  metrics::register_process_metrics(metrics);
+  metrics::register_build_info(metrics, "worker", kVersion, commit);
   health::Checks checks;
   RoutineRunner runner(metrics, checks);
   const std::string worker_id = build_jobs(jobs, flags, metrics, runner);
@@ -238,7 +242,7 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
 
 }  // namespace
 
-int run_app(int argc, const char* const argv[], std::string_view version_line) {
+int run_app(int argc, const char* const argv[], std::string_view commit) {
   wo::process::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
   wo::cli::FlagSet flags("worker",
                          "Runs one registered background job (see --list-jobs) on the Postgres queue framework.");
@@ -264,7 +268,7 @@ int run_app(int argc, const char* const argv[], std::string_view version_line) {
       return kExitOk;
     }
     if (flags.get_bool("version")) {
-      std::cout << version_line << "\n";
+      std::cout << wo::version_line("worker", commit) << "\n";
       return kExitOk;
     }
     wo::log::Options log_options;
@@ -276,7 +280,7 @@ int run_app(int argc, const char* const argv[], std::string_view version_line) {
       throw Fatal{kExitUsage, "UsageError", e.what()};
     }
     wo::log::init(log_options);
-    code = run(flags, shutdown);
+    code = run(flags, shutdown, commit);
   } catch (const Fatal& f) {
     // One line, via the logger (stderr as text when it is not initialised yet).
     wo::log::error(f.message, {{"reason", f.reason}});

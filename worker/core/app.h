@@ -11,7 +11,8 @@
 
 namespace wo::worker {
 
-// version_line: what --version prints (the binary knows its build; the framework is told).
-int run_app(int argc, const char* const argv[], std::string_view version_line);
+// commit: the git commit the binary was built from, for --version and worker_build_info (the binary
+// knows its build; the framework is told).
+int run_app(int argc, const char* const argv[], std::string_view commit);
 
 }  // namespace wo::worker
