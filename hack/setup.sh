@@ -17,6 +17,8 @@ packages=(
   openssl curl procps iproute2 util-linux psmisc
   # the local cluster's node: container runtime, pod network, image builds (hack/lib/node.sh, hack/images.sh)
   containerd runc containernetworking-plugins iptables conntrack buildah debootstrap
+  # the tests' JSON and YAML tooling (jq; yq extracts the alert rules for promtool)
+  jq yq
 )
 
 missing=()
@@ -39,9 +41,10 @@ else
   echo "setup: all ${#packages[@]} Debian packages present"
 fi
 
-# Go builds the local cluster's Kubernetes components (hack/k8s) and the Helm the chart tests use
-# (hack/helm); Debian's golang is too old for them. The newer of the two modules' go lines is needed.
-need_go=$(sed -n 's/^go //p' "$(dirname "$0")/k8s/go.mod" "$(dirname "$0")/helm/go.mod" | sort -V | tail -n1)
+# Go builds the local cluster's Kubernetes components (hack/k8s), the Helm the chart tests use (hack/helm)
+# and promtool for the alert tests (hack/promtool); Debian's golang is too old for them. The newest of the
+# modules' go lines is needed.
+need_go=$(sed -n 's/^go //p' "$(dirname "$0")"/*/go.mod | sort -V | tail -n1)
 if ! command -v go >/dev/null 2>&1; then
   echo "setup: Go ${need_go} or newer is required to build the local cluster and is not on PATH" >&2
   exit 1
@@ -51,4 +54,4 @@ if [[ $(printf '%s\n%s\n' "$need_go" "$have_go" | sort -V | head -1) != "$need_g
   echo "setup: Go ${need_go} or newer is required (found ${have_go})" >&2
   exit 1
 fi
-echo "setup: go ${have_go} ok (hack/k8s and hack/helm need ${need_go})"
+echo "setup: go ${have_go} ok (hack/k8s, hack/helm and hack/promtool need ${need_go})"

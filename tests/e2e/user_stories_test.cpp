@@ -5,6 +5,10 @@
 
 #include <gtest/gtest.h>
 
+#include <fstream>
+#include <regex>
+#include <set>
+#include <sstream>
 #include <thread>
 
 #include "support/cluster.h"
@@ -139,6 +143,72 @@ TEST_F(UserStory, ATeamAppliesAWorkerJobAndSeesItsRecordsProcessed) {
 
   const long long first = wait_processed_more_than("orders", 0);
   wait_processed_more_than("orders", first);
+}
+
+// The metric names the alerts and the dashboard use (manifests/monitoring/) that the project's binaries
+// export; kube_* series come from kube-state-metrics and are not ours to check.
+std::set<std::string> monitored_metric_names() {
+  std::set<std::string> names;
+  const std::regex name(
+      R"(\b((?:worker|worker_operator|controller_runtime|leader_election|workqueue|rest_client|process)_[a-z0-9_]+))");
+  for (const char* file : {"manifests/monitoring/rules.yaml", "manifests/monitoring/dashboard.json"}) {
+    std::ifstream in(source_dir() + "/" + file);
+    if (!in) throw std::runtime_error(std::string("cannot read ") + file);
+    const std::string text{std::istreambuf_iterator<char>(in), {}};
+    for (std::sregex_iterator it(text.begin(), text.end(), name), end; it != end; ++it) {
+      std::string metric = (*it)[1];
+      for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+        const std::string s(suffix);
+        if (metric.size() > s.size() && metric.compare(metric.size() - s.size(), s.size(), s) == 0) {
+          metric.resize(metric.size() - s.size());
+        }
+      }
+      names.insert(metric);
+    }
+  }
+  return names;
+}
+
+// The families a /metrics text declares (# TYPE lines).
+std::set<std::string> exported_families(const std::string& text) {
+  std::set<std::string> out;
+  std::istringstream in(text);
+  for (std::string line; std::getline(in, line);) {
+    std::istringstream words(line);
+    std::string hash, type, family;
+    if (words >> hash >> type >> family && hash == "#" && type == "TYPE") out.insert(family);
+  }
+  return out;
+}
+
+std::string pod_metrics(const std::string& ns, const std::string& pod, int port) {
+  const auto r = kubectl(
+      {"get", "--raw", "/api/v1/namespaces/" + ns + "/pods/" + pod + ":" + std::to_string(port) + "/proxy/metrics"});
+  if (!r.ok()) throw std::runtime_error("cannot scrape pod " + ns + "/" + pod + ": " + r.err);
+  return r.out;
+}
+
+// The on-call view: every metric an alert or the dashboard names exists on a real worker pod or on the
+// real operator, so a rename in the code cannot silently break an alert.
+TEST_F(UserStory, EveryMetricTheAlertsAndTheDashboardNameIsExported) {
+  apply(demo_job("watched"));
+  wait_ready("watched");
+  wait_processed_more_than("watched", 0);
+  const value pods = kubectl_json({"get", "pods", "-n", ns(), "-l", "app.kubernetes.io/instance=watched"});
+  ASSERT_FALSE(pods.at("items").as_array().size() == 0) << seen("watched");
+  const std::string worker_pod = at(pods, "items.0.metadata.name").as_string();
+  const std::string leader = pod_of_identity(operator_leader_identity());
+  std::set<std::string> exported = exported_families(pod_metrics(ns(), worker_pod, 8080));
+  const std::set<std::string> from_operator = exported_families(pod_metrics(kOperatorNamespace, leader, 8080));
+  exported.insert(from_operator.begin(), from_operator.end());
+
+  const std::set<std::string> wanted = monitored_metric_names();
+  EXPECT_GE(wanted.size(), 10u) << "the manifests name fewer metrics than expected: is the pattern right?";
+  for (const auto& metric : wanted) {
+    EXPECT_TRUE(exported.count(metric) != 0)
+        << metric << " is named in manifests/monitoring/ but exported by neither the worker pod " << worker_pod
+        << " nor the operator pod " << leader;
+  }
 }
 
 TEST_F(UserStory, ResourcesConfigScalingPausingAndDeletionDoWhatTheContractSays) {
