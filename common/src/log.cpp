@@ -12,6 +12,8 @@
 #include <mutex>
 #include <stdexcept>
 
+#include "wo/text.h"
+
 namespace wo::log {
 namespace {
 
@@ -61,38 +63,6 @@ spdlog::level::level_enum to_spdlog(Level level) {
   return spdlog::level::info;
 }
 
-void append_json_string(std::string& out, std::string_view s) {
-  out.push_back('"');
-  for (char c : s) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        if (static_cast<unsigned char>(c) < 0x20) {
-          char buf[8];
-          std::snprintf(buf, sizeof buf, "\\u%04x", static_cast<unsigned>(static_cast<unsigned char>(c)));
-          out += buf;
-        } else {
-          out.push_back(c);
-        }
-    }
-  }
-  out.push_back('"');
-}
-
 // Text values are quoted only when they would otherwise be ambiguous (spaces, quotes, '=', empty).
 void append_text_value(std::string& out, std::string_view v) {
   bool plain = !v.empty();
@@ -105,7 +75,7 @@ void append_text_value(std::string& out, std::string_view v) {
   if (plain) {
     out.append(v);
   } else {
-    append_json_string(out, v);
+    wo::text::append_json_string(out, v);
   }
 }
 
@@ -162,17 +132,17 @@ std::string render(Format format, Level level, std::string_view component, std::
     out += "\",\"level\":\"";
     out += level_name(level);
     out += "\",\"logger\":";
-    append_json_string(out, component);
+    wo::text::append_json_string(out, component);
     out += ",\"msg\":";
-    append_json_string(out, message);
+    wo::text::append_json_string(out, message);
     for (const Field& f : fields) {
       out.push_back(',');
-      append_json_string(out, f.key);
+      wo::text::append_json_string(out, f.key);
       out.push_back(':');
       if (f.is_number) {
         out += f.value;
       } else {
-        append_json_string(out, f.value);
+        wo::text::append_json_string(out, f.value);
       }
     }
     out.push_back('}');

@@ -59,5 +59,18 @@ TEST(Text, TheSameInputGivesTheSameOutput) {
   EXPECT_EQ(clean(clean(s, 1024), 1024), clean(s, 1024)) << "cleaning is idempotent";
 }
 
+TEST(Text, JsonStringsEscapeQuotesBackslashesAndControlCharacters) {
+  auto json = [](std::string_view in) {
+    std::string out = "x=";
+    append_json_string(out, in);
+    return out;
+  };
+  EXPECT_EQ(json("plain"), "x=\"plain\"") << "appended";
+  EXPECT_EQ(json("say \"hi\"\\"), "x=\"say \\\"hi\\\"\\\\\"");
+  EXPECT_EQ(json("a\nb\tc\rd"), "x=\"a\\nb\\tc\\rd\"");
+  EXPECT_EQ(json(std::string("\x01\x1f", 2)), "x=\"\\u0001\\u001f\"");
+  EXPECT_EQ(json("caf\xc3\xa9"), "x=\"caf\xc3\xa9\"") << "UTF-8 passes through";
+}
+
 }  // namespace
 }  // namespace wo::text

@@ -21,4 +21,9 @@ std::string clean(std::string_view in, std::size_t max_bytes = std::string::npos
 // True when `in` is valid UTF-8 without NUL bytes.
 bool is_clean(std::string_view in);
 
+// Appends s to out as a JSON string literal, quotes included: ", \ and control characters escaped (the
+// logger's JSON lines and the worker's -o json output share this one escaper). The result is valid JSON
+// when s is valid UTF-8 (clean() makes it so).
+void append_json_string(std::string& out, std::string_view s);
+
 }  // namespace wo::text
