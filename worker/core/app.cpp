@@ -4,11 +4,11 @@
 
 #include <cstdio>
 #include <cstdlib>
-#include <filesystem>
 #include <iostream>
 #include <set>
 
 #include "core/config.h"
+#include "core/database.h"
 #include "core/identity.h"
 #include "core/registry.h"
 #include "core/routine.h"
@@ -27,7 +27,6 @@ namespace {
 constexpr int kExitOk = 0;
 constexpr int kExitRuntime = 1;
 constexpr int kExitUsage = 2;
-constexpr const char* kDefaultConfigPath = "/etc/worker/config.yaml";
 
 // A fatal error: stderr for humans, the termination log for the operator ("<Reason>: <message>").
 struct Fatal {
@@ -48,15 +47,11 @@ void declare_flags(wo::cli::FlagSet& flags) {
       "job to run (repeatable; \"all\" runs every registered job in one process: local development only)");
   flags.add_bool("list-jobs", "", false, "print each job's name and one-line description, then exit");
   flags.add_string("describe-job", "", "", "print a job's description and configuration keys, then exit");
-  flags.add_string("config", "WORKER_CONFIG", "",
-                   std::string("job configuration file (YAML); default ") + kDefaultConfigPath + " when present");
+  declare_config_flag(flags);
   flags.add_string("http-addr", "WORKER_HTTP_ADDR", ":8080", "listen address for /healthz, /readyz and /metrics");
   flags.add_duration("shutdown-timeout", "WORKER_SHUTDOWN_TIMEOUT", std::chrono::seconds(25),
                      "on SIGTERM, time to finish running handlers and hand the rest back");
-  flags.add_string("database-url", "WORKER_DATABASE_URL", "",
-                   "Postgres connection URI or keyword/value string; empty: libpq's PG* variables");
-  flags.add_duration("statement-timeout", "WORKER_STATEMENT_TIMEOUT", std::chrono::seconds(30),
-                     "statement_timeout of every connection (0: none)");
+  declare_database_flags(flags);
   flags.add_string("log-format", "WORKER_LOG_FORMAT", "json", "json | text");
   flags.add_string("log-level", "WORKER_LOG_LEVEL", "info", "trace | debug | info | warn | error");
   flags.add_string("termination-log", "WORKER_TERMINATION_LOG", std::string(wo::process::kTerminationLogPath),
@@ -88,25 +83,11 @@ std::vector<const JobDefinition*> select_jobs(const std::vector<std::string>& re
 }
 
 YAML::Node load_config(const wo::cli::FlagSet& flags) {
-  std::string path = flags.get_string("config");
-  if (path.empty()) {
-    if (!std::filesystem::exists(kDefaultConfigPath)) return YAML::Node(YAML::NodeType::Null);
-    path = kDefaultConfigPath;
-  }
-  YAML::Node root;
   try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::BadFile&) {
-    throw Fatal{kExitUsage, "InvalidConfig", "config file " + path + ": cannot be read"};
-  } catch (const YAML::ParserException& e) {
-    throw Fatal{kExitUsage, "InvalidConfig",
-                "config file " + path + ": YAML error at line " + std::to_string(e.mark.line + 1) + ", column " +
-                    std::to_string(e.mark.column + 1) + ": " + e.msg};
+    return load_config_file(flags.get_string("config"));
+  } catch (const ConfigFileError& e) {
+    throw Fatal{kExitUsage, "InvalidConfig", e.what()};
   }
-  if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
-    throw Fatal{kExitUsage, "InvalidConfig", "config file " + path + ": must be a mapping of keys to values"};
-  }
-  return root;
 }
 
 // One job: the whole file. Several jobs (--job repeated or all): the file's `jobs:` mapping, keyed by name.

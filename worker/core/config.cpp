@@ -2,6 +2,7 @@
 
 #include <cctype>
 #include <cmath>
+#include <filesystem>
 #include <sstream>
 
 #include "wo/cli.h"
@@ -167,6 +168,32 @@ void ConfigReader::finish() const {
       throw ConfigError(field(key), "unknown field (known fields: " + (known.empty() ? "none" : known) + ")");
     }
   }
+}
+
+void declare_config_flag(wo::cli::FlagSet& flags) {
+  flags.add_string("config", "WORKER_CONFIG", "",
+                   std::string("job configuration file (YAML); default ") + kDefaultConfigPath + " when present");
+}
+
+YAML::Node load_config_file(const std::string& path_flag) {
+  std::string path = path_flag;
+  if (path.empty()) {
+    if (!std::filesystem::exists(kDefaultConfigPath)) return YAML::Node(YAML::NodeType::Null);
+    path = kDefaultConfigPath;
+  }
+  YAML::Node root;
+  try {
+    root = YAML::LoadFile(path);
+  } catch (const YAML::BadFile&) {
+    throw ConfigFileError("config file " + path + ": cannot be read");
+  } catch (const YAML::ParserException& e) {
+    throw ConfigFileError("config file " + path + ": YAML error at line " + std::to_string(e.mark.line + 1) +
+                          ", column " + std::to_string(e.mark.column + 1) + ": " + e.msg);
+  }
+  if (root.IsDefined() && !root.IsNull() && !root.IsMap()) {
+    throw ConfigFileError("config file " + path + ": must be a mapping of keys to values");
+  }
+  return root;
 }
 
 std::string validate_identifier(const std::string& field, const std::string& value, std::size_t max_length) {

@@ -13,7 +13,14 @@
 #include <string>
 #include <vector>
 
+namespace wo::cli {
+class FlagSet;
+}
+
 namespace wo::worker {
+
+// Where the operator mounts a WorkerJob's spec.config; read when --config is not given and it exists.
+inline constexpr const char* kDefaultConfigPath = "/etc/worker/config.yaml";
 
 // A configuration problem: field is the dotted path of the key ("queue.table"), problem says what is wrong.
 class ConfigError : public std::runtime_error {
@@ -58,6 +65,18 @@ class ConfigReader {
   std::string path_;
   std::set<std::string> seen_;
 };
+
+// The configuration file cannot be used: unreadable, not YAML, or not a mapping. what() names the file.
+class ConfigFileError : public std::runtime_error {
+ public:
+  using std::runtime_error::runtime_error;
+};
+
+// Declares --config (WORKER_CONFIG), the job configuration file, on a command line.
+void declare_config_flag(wo::cli::FlagSet& flags);
+// Loads the configuration file at path; an empty path means kDefaultConfigPath when it exists, else no
+// configuration (a null node). Throws ConfigFileError.
+YAML::Node load_config_file(const std::string& path);
 
 // A PostgreSQL identifier the framework accepts for table names: [a-z_][a-z0-9_]*, at most max_length
 // characters (indexes and channels derive their names from it). Throws ConfigError on field otherwise.

@@ -5,6 +5,7 @@
 #include <vector>
 
 #include "core/backoff.h"
+#include "wo/cli.h"
 
 namespace wo::worker {
 namespace {
@@ -39,6 +40,21 @@ bool is_uri(const std::string& url) {
 }
 
 }  // namespace
+
+void declare_database_flags(wo::cli::FlagSet& flags) {
+  flags.add_string("database-url", "WORKER_DATABASE_URL", "",
+                   "Postgres connection URI or keyword/value string; empty: libpq's PG* variables");
+  flags.add_duration("statement-timeout", "WORKER_STATEMENT_TIMEOUT", std::chrono::seconds(30),
+                     "statement_timeout of every connection (0: none)");
+}
+
+DatabaseOptions database_options(const wo::cli::FlagSet& flags, std::string application_name) {
+  DatabaseOptions out;
+  out.url = flags.get_string("database-url");
+  out.application_name = std::move(application_name);
+  out.statement_timeout = flags.get_duration("statement-timeout");
+  return out;
+}
 
 std::string connection_string(const DatabaseOptions& options) {
   std::vector<std::pair<std::string, std::string>> params = {

@@ -9,6 +9,10 @@
 #include <memory>
 #include <string>
 
+namespace wo::cli {
+class FlagSet;
+}
+
 namespace wo::worker {
 
 struct DatabaseOptions {
@@ -19,6 +23,12 @@ struct DatabaseOptions {
   std::chrono::milliseconds lock_timeout{0};           // 0: none (the server's default)
   std::chrono::seconds connect_timeout{5};
 };
+
+// Declares --database-url (WORKER_DATABASE_URL) and --statement-timeout (WORKER_STATEMENT_TIMEOUT), the
+// database settings every command of the worker binary shares.
+void declare_database_flags(wo::cli::FlagSet& flags);
+// The options those flags give, for connections named application_name.
+DatabaseOptions database_options(const wo::cli::FlagSet& flags, std::string application_name);
 
 // The connection string libpq gets: url plus application_name, statement_timeout, lock_timeout, connect_timeout and
 // keepalive settings (appended, so they override the same keys in url).
