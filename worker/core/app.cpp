@@ -226,7 +226,8 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown, st
 int run_app(int argc, const char* const argv[], std::string_view commit) {
   wo::process::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
   wo::cli::FlagSet flags("worker",
-                         "Runs one registered background job (see --list-jobs) on the Postgres queue framework.");
+                         "Runs one registered background job (see --list-jobs) on the Postgres queue framework.\n"
+                         "`worker queue --help`: inspect and repair a queue table.");
   declare_flags(flags);
   // Known before parsing, so that a usage error is reported there too.
   std::string termination_log(wo::process::kTerminationLogPath);
