@@ -2,6 +2,7 @@
 
 #include <cpprest/uri_builder.h>
 
+#include <algorithm>
 #include <condition_variable>
 #include <stop_token>
 #include <string_view>
@@ -62,8 +63,13 @@ class LinkedSource {
     for (const auto& p : parents) {
       if (!p.is_cancelable()) continue;
       pplx::cancellation_token parent = p;
+      // Copies share the cancellation and stop states: the callback never touches this object.
       auto source = source_;
-      registrations_.emplace_back(parent, parent.register_callback([source] { source.cancel(); }));
+      auto stop = stop_;
+      registrations_.emplace_back(parent, parent.register_callback([source, stop]() mutable {
+        source.cancel();
+        stop.request_stop();
+      }));
     }
   }
   ~LinkedSource() {
@@ -72,8 +78,17 @@ class LinkedSource {
   LinkedSource(const LinkedSource&) = delete;
   LinkedSource& operator=(const LinkedSource&) = delete;
   const pplx::cancellation_token_source& source() const { return source_; }
+  // Cancels the source's token and stops stop_token(): both are cancelled only through here and the
+  // parents' callbacks.
+  void cancel() {
+    source_.cancel();
+    stop_.request_stop();
+  }
+  // Stopped with the source's token: what the client's waits on its clock end on.
+  std::stop_token stop_token() const { return stop_.get_token(); }
 
  private:
+  std::stop_source stop_;
   pplx::cancellation_token_source source_;
   std::vector<std::pair<pplx::cancellation_token, pplx::cancellation_token_registration>> registrations_;
 };
@@ -123,7 +138,7 @@ class Client::Bound {
     deadline_ = scope->deadline;
     if (*deadline_ <= std::chrono::steady_clock::now()) {
       expired_ = true;
-      link_->source().cancel();
+      link_->cancel();
       return;
     }
     timer_ = std::jthread([this](std::stop_token disarmed) {
@@ -133,7 +148,7 @@ class Client::Bound {
       cv.wait_until(lock, disarmed, *deadline_, [] { return false; });
       if (disarmed.stop_requested()) return;
       expired_ = true;
-      link_->source().cancel();
+      link_->cancel();
     });
   }
   ~Bound() = default;  // the jthread disarms and joins the timer first (declared last)
@@ -142,6 +157,8 @@ class Client::Bound {
   Bound& operator=(const Bound&) = delete;
 
   const pplx::cancellation_token& token() const { return token_; }
+  // The same cancellation for waits on a Clock (never stopped when nothing can cancel the request).
+  std::stop_token stop() const { return link_ != nullptr ? link_->stop_token() : std::stop_token(); }
   bool canceled() const { return token_.is_canceled(); }
   bool bounded() const { return deadline_.has_value(); }
   std::optional<std::chrono::steady_clock::time_point> deadline() const { return deadline_; }
@@ -184,7 +201,9 @@ std::string Client::path(const ResourceRef& r, const std::string& ns, const std:
 }
 
 Client::Client(Config config, ClientOptions options)
-    : config_(std::move(config)), options_(std::move(options)), limiter_(options_.qps, options_.burst) {
+    : config_(std::move(config)),
+      options_(std::move(options)),
+      limiter_(options_.qps, options_.burst, *options_.clock) {
   if (config_.server.rfind("https://", 0) != 0) {
     throw ConfigError(config_.source + ": server " + config_.server + " is not https://");
   }
@@ -247,14 +266,7 @@ web::http::http_request Client::build(const Request& rq) {
 web::http::http_response Client::send(const Request& rq, bool watch, const Bound& bound) {
   bool retried_transport = false, retried_auth = false;
   for (;;) {
-    if (!bound.bounded()) {
-      limiter_.wait();
-    } else if (const auto wait = limiter_.reserve(); wait > std::chrono::steady_clock::duration::zero()) {
-      if (std::chrono::steady_clock::now() + wait >= *bound.deadline()) {
-        throw TransportError(rq.context + ": the client-side rate limit leaves no time before the request's deadline");
-      }
-      std::this_thread::sleep_for(wait);
-    }
+    wait_for_rate_limit(rq, bound);
     // Refused before it is sent: nothing reached the server, nothing is counted.
     if (bound.canceled()) throw TransportError(rq.context + ": " + bound.why());
     const auto start = std::chrono::steady_clock::now();
@@ -292,6 +304,33 @@ web::http::http_response Client::send(const Request& rq, bool watch, const Bound
   }
 }
 
+void Client::wait_for_rate_limit(const Request& rq, const Bound& bound) {
+  if (!bound.bounded()) {
+    if (!limiter_.wait(bound.stop())) throw TransportError(rq.context + ": " + bound.why());
+    return;
+  }
+  const auto wait = limiter_.reserve();
+  if (wait <= Clock::duration::zero()) return;
+  // The deadline is real time (it bounds the network); the wait is on the client's clock.
+  if (std::chrono::steady_clock::now() + wait >= *bound.deadline()) {
+    throw TransportError(rq.context + ": the client-side rate limit leaves no time before the request's deadline");
+  }
+  if (!options_.clock->sleep_for(bound.stop(), wait)) throw TransportError(rq.context + ": " + bound.why());
+}
+
+void Client::wait_retry_after(const Request& rq, const web::http::http_response& resp, const Bound& bound) {
+  std::chrono::seconds wait{1};
+  if (const auto header = resp.headers().find("Retry-After"); header != resp.headers().end()) {
+    try {
+      wait = std::chrono::seconds(std::stoi(header->second));
+    } catch (const std::exception&) {  // an HTTP date, or garbage: the default wait
+    }
+  }
+  if (!options_.clock->sleep_for(bound.stop(), std::clamp(wait, std::chrono::seconds(0), kMaxRetryAfter))) {
+    throw TransportError(rq.context + ": waiting out a 429's Retry-After: " + bound.why());
+  }
+}
+
 value Client::call(const Request& rq) {
   const Bound bound(pplx::cancellation_token::none(), false);
   bool waited_429 = false;
@@ -316,14 +355,7 @@ value Client::call(const Request& rq) {
     if (code == web::http::status_codes::TooManyRequests && !waited_429 && !bound.bounded()) {
       // 429: the server did not process the request; wait as told (bounded) and send it once more.
       waited_429 = true;
-      std::chrono::seconds wait{1};
-      if (resp.headers().has("Retry-After")) {
-        try {
-          wait = std::chrono::seconds(std::stoi(resp.headers()["Retry-After"]));
-        } catch (const std::exception&) {
-        }
-      }
-      std::this_thread::sleep_for(std::clamp(wait, std::chrono::seconds(0), kMaxRetryAfter));
+      wait_retry_after(rq, resp, bound);
       continue;
     }
     throw ApiError::from_response(code, body, rq.context);

@@ -29,6 +29,7 @@
 #include "config.h"
 #include "errors.h"
 #include "rate_limiter.h"
+#include "wo/clock.h"
 #include "wo/metrics.h"
 
 namespace wo::kube {
@@ -80,7 +81,8 @@ struct RequestOptions {
   // limit only if the wait ends before the deadline. Watches ignore it (they are long-lived by nature).
   std::optional<std::chrono::steady_clock::time_point> deadline;
   // Cancelling it aborts the requests in flight (TransportError "canceled") and refuses later ones before
-  // they are sent. Applies to watches too.
+  // they are sent; a request waiting for the client-side rate limit or a 429's Retry-After stops waiting
+  // at once and fails so too. Applies to watches too.
   pplx::cancellation_token cancel = pplx::cancellation_token::none();
 };
 
@@ -113,6 +115,9 @@ struct ClientOptions {
   std::chrono::seconds watch_timeout{150};
   std::string user_agent = "worker-operator";
   metrics::Registry* metrics = nullptr;  // optional; must outlive the client
+  // What the client-side rate limit and a 429's Retry-After are waited out on; must outlive the client.
+  // (Deadlines and timeouts of requests in flight are real time: the network is.)
+  const Clock* clock = &steady_clock();
 };
 
 class Client {
@@ -168,6 +173,11 @@ class Client {
   class Bound;  // the cancellation and deadline of one request
   web::json::value call(const Request& request);
   web::http::http_response send(const Request& request, bool watch, const Bound& bound);
+  // Waits for the client-side rate limit's token, ending early (throwing TransportError) when the
+  // request is cancelled or the wait would pass its deadline.
+  void wait_for_rate_limit(const Request& request, const Bound& bound);
+  // Waits out a 429's Retry-After (at most 10 s); throws TransportError when the request is cancelled first.
+  void wait_retry_after(const Request& request, const web::http::http_response& response, const Bound& bound);
   web::http::http_request build(const Request& request);
   std::shared_ptr<web::http::client::http_client> http(bool watch);
   void note_transport(bool failed);

@@ -1,15 +1,12 @@
 // The reflector against a misbehaving API server (an HTTPS server of the test's own): a watch that ends
 // at once without events, or a 410 on every watch, must not make it reconnect or relist in a hot loop.
 // Each test watches for a bounded window and counts the requests: a few (backoff), not hundreds.
-#include <cpprest/http_listener.h>
 #include <gtest/gtest.h>
-#include <unistd.h>
 
-#include <boost/asio/ssl.hpp>
 #include <thread>
 
+#include "fake_api_server.h"
 #include "kube/watch.h"
-#include "support.h"
 #include "testing/wait.h"
 
 namespace wo::kube {
@@ -19,29 +16,16 @@ using namespace std::chrono_literals;
 using web::http::http_request;
 using web::http::status_codes;
 
-// Answers lists with an empty ConfigMapList and watches as told, over TLS with a certificate of the test's CA.
-class FakeApiServer {
+// Answers lists with an empty ConfigMapList and watches as told.
+class MisbehavingApi {
  public:
   enum class Watch { ends_at_once, gone, gone_event };
-  FakeApiServer(const testing::Pki& pki, Watch watch) : watch_(watch) {
-    uint16_t port = 0;
-    close(testing::listen_on_loopback(port));  // a free port (the listener binds it again)
-    url_ = "https://127.0.0.1:" + std::to_string(port);
-    web::http::experimental::listener::http_listener_config cfg;
-    const std::string crt = pki.crt("server"), key = pki.key("server");
-    cfg.set_ssl_context_callback([crt, key](boost::asio::ssl::context& ctx) {
-      ctx.use_certificate_chain_file(crt);
-      ctx.use_private_key_file(key, boost::asio::ssl::context::pem);
-    });
-    listener_ = std::make_unique<web::http::experimental::listener::http_listener>(url_, cfg);
-    listener_->support([this](const http_request& rq) { answer(rq); });
-    listener_->open().wait();
-  }
-  ~FakeApiServer() { listener_->close().wait(); }
-  const std::string& url() const { return url_; }
+  MisbehavingApi(testing::Pki& pki, Watch watch)
+      : watch_(watch), server_(pki, [this](const http_request& rq) { answer(rq); }) {}
+  Config config() const { return server_.config(); }
 
  private:
-  void answer(const http_request& rq) {
+  void answer(const http_request& rq) const {
     const std::string query = rq.request_uri().query();
     if (query.find("watch=true") == std::string::npos) {
       rq.reply(status_codes::OK,
@@ -50,24 +34,21 @@ class FakeApiServer {
       return;
     }
     if (watch_ == Watch::gone) {
-      rq.reply(status_codes::Gone, web::json::value::parse(R"({"kind":"Status","apiVersion":"v1","status":"Failure",)"
-                                                           R"("reason":"Expired","message":"too old","code":410})"));
+      rq.reply(status_codes::Gone, testing::status(410, "Expired", "too old"));
       return;
     }
     if (watch_ == Watch::gone_event) {
-      rq.reply(status_codes::OK,
-               std::string(R"({"type":"ERROR","object":{"kind":"Status","apiVersion":"v1","status":"Failure",)"
-                           R"("reason":"Expired","message":"too old","code":410}})"
-                           "\n"),
-               "application/json");
+      web::json::value event = web::json::value::object();
+      event["type"] = web::json::value::string("ERROR");
+      event["object"] = testing::status(410, "Expired", "too old");
+      rq.reply(status_codes::OK, event.serialize() + "\n", "application/json");
       return;
     }
     rq.reply(status_codes::OK, std::string(), "application/json");  // headers, then the end: no event
   }
 
   Watch watch_;
-  std::string url_;
-  std::unique_ptr<web::http::experimental::listener::http_listener> listener_;
+  testing::FakeApiServer server_;  // last: it calls answer() until it is closed
 };
 
 class NullSink : public ReflectorSink {
@@ -80,14 +61,9 @@ class MisbehavingServer : public ::testing::Test {
  protected:
   testing::TempDir dir;
   testing::Pki pki{dir};
-  void SetUp() override { pki.issue("server", "fake-apiserver", "IP:127.0.0.1"); }
   // Runs a reflector for a bounded window against server and returns {lists, watches}.
-  std::pair<int, int> run_for(const FakeApiServer& server, std::chrono::milliseconds window) {
-    Config c;
-    c.server = server.url();
-    c.ca_pem = pki.ca_pem();
-    c.source = "test";
-    Client client(c);
+  std::pair<int, int> run_for(const MisbehavingApi& server, std::chrono::milliseconds window) {
+    Client client(server.config());
     NullSink sink;
     ReflectorOptions o;
     o.resource = {"", "v1", "configmaps", true, "ConfigMap"};
@@ -103,7 +79,7 @@ class MisbehavingServer : public ::testing::Test {
 };
 
 TEST_F(MisbehavingServer, AWatchThatEndsAtOnceIsBackedOff) {
-  FakeApiServer server(pki, FakeApiServer::Watch::ends_at_once);
+  MisbehavingApi server(pki, MisbehavingApi::Watch::ends_at_once);
   const auto [lists, watches] = run_for(server, 3s);
   EXPECT_EQ(lists, 1);
   EXPECT_GE(watches, 1);
@@ -111,14 +87,14 @@ TEST_F(MisbehavingServer, AWatchThatEndsAtOnceIsBackedOff) {
 }
 
 TEST_F(MisbehavingServer, RelistsAfter410AreBackedOff) {
-  FakeApiServer server(pki, FakeApiServer::Watch::gone);
+  MisbehavingApi server(pki, MisbehavingApi::Watch::gone);
   const auto [lists, watches] = run_for(server, 3s);
   EXPECT_GE(lists, 1);
   EXPECT_LE(lists, 5) << "relisted in a loop on 410";
 }
 
 TEST_F(MisbehavingServer, RelistsAfter410EventsAreBackedOff) {
-  FakeApiServer server(pki, FakeApiServer::Watch::gone_event);
+  MisbehavingApi server(pki, MisbehavingApi::Watch::gone_event);
   const auto [lists, watches] = run_for(server, 3s);
   EXPECT_GE(lists, 1);
   EXPECT_LE(lists, 5) << "relisted in a loop on 410 ERROR events";
