@@ -4,7 +4,7 @@
 
 #include <utility>
 
-#include "runtime/leader_election.h"
+#include "kube/time.h"
 #include "wo/log.h"
 #include "wo/text.h"
 
@@ -117,7 +117,7 @@ void EventRecorder::write(const Pending& p) {
   std::string ns = kube::meta_string(p.involved, "namespace");
   if (ns.empty()) ns = "default";  // events about cluster-scoped objects
   const std::string series_key = object_id(p.involved) + "\n" + p.type + "\n" + p.reason + "\n" + p.message;
-  const std::string now = format_micro_time(p.at);
+  const std::string now = kube::format_micro_time(p.at);
   const std::string now_seconds = now.substr(0, 19) + "Z";  // Events' timestamps are metav1.Time (seconds)
 
   if (auto it = series_.find(series_key); it != series_.end()) {

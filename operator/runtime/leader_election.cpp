@@ -2,9 +2,10 @@
 
 #include <unistd.h>
 
-#include <ctime>
+#include <cstdio>
 #include <random>
 
+#include "kube/time.h"
 #include "wo/log.h"
 #include "wo/metrics.h"
 
@@ -19,17 +20,6 @@ std::string default_identity() {
   char suffix[16];
   std::snprintf(suffix, sizeof suffix, "%08x", rd());
   return std::string(host) + "_" + suffix;
-}
-
-std::string format_micro_time(std::chrono::system_clock::time_point t) {
-  const auto us = std::chrono::duration_cast<std::chrono::microseconds>(t.time_since_epoch()).count();
-  const std::time_t secs = static_cast<std::time_t>(us / 1000000);
-  std::tm tm{};
-  gmtime_r(&secs, &tm);
-  char buf[64];
-  std::snprintf(buf, sizeof buf, "%04d-%02d-%02dT%02d:%02d:%02d.%06lldZ", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<long long>(us % 1000000));
-  return buf;
 }
 
 namespace {
@@ -112,8 +102,8 @@ bool LeaderElector::create_lease(std::chrono::system_clock::time_point now_wall,
   fresh["metadata"]["namespace"] = value::string(config_.lease_namespace);
   fresh["spec"]["holderIdentity"] = value::string(config_.identity);
   fresh["spec"]["leaseDurationSeconds"] = value::number(lease_duration_seconds());
-  fresh["spec"]["acquireTime"] = value::string(format_micro_time(now_wall));
-  fresh["spec"]["renewTime"] = value::string(format_micro_time(now_wall));
+  fresh["spec"]["acquireTime"] = value::string(kube::format_micro_time(now_wall));
+  fresh["spec"]["renewTime"] = value::string(kube::format_micro_time(now_wall));
   fresh["spec"]["leaseTransitions"] = value::number(0);
   try {
     value created = client_.create(leases_, config_.lease_namespace, fresh);
@@ -151,7 +141,7 @@ bool LeaderElector::held_by_another(const value& lease, Clock::time_point now) {
 
 bool LeaderElector::write_lease(value lease, std::chrono::system_clock::time_point now_wall, Clock::time_point now) {
   const bool ours = spec_string(lease, "holderIdentity") == config_.identity;
-  const std::string renew_time = format_micro_time(now_wall);
+  const std::string renew_time = kube::format_micro_time(now_wall);
   for (;;) {
     value updated = lease;
     updated["spec"]["holderIdentity"] = value::string(config_.identity);
@@ -199,7 +189,7 @@ void LeaderElector::release() {
   }
   if (lease.is_null()) return;
   // Empty holder and a 1 s duration: the next candidate takes over at its next retry (client-go's release).
-  const auto now = format_micro_time(std::chrono::system_clock::now());
+  const auto now = kube::format_micro_time(std::chrono::system_clock::now());
   try {
     // Bounded: a graceful stop must not hang on an unreachable API server (the Lease expires on its own).
     const kube::RequestScope bounded = bounded_by(config_.clock->now() + config_.renew_deadline);

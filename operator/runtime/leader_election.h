@@ -48,8 +48,6 @@ struct LeaderElectionConfig {
 
 // hostname + "_" + 8 random hex digits.
 std::string default_identity();
-// RFC 3339 with 6 fractional digits and Z (metav1.MicroTime).
-std::string format_micro_time(std::chrono::system_clock::time_point t);
 
 class LeaderElector {
  public:

@@ -7,6 +7,7 @@
 #include <set>
 
 #include "cluster_env.h"
+#include "kube/time.h"
 #include "runtime/event_recorder.h"
 #include "runtime/manager.h"
 #include "support.h"
@@ -241,7 +242,7 @@ TEST(ManagerIT, LosingTheLeaseStopsReconciling) {
           value lease = client.get(leases, ns.name(), "wo-lost-test");
           lease["spec"]["holderIdentity"] = value::string("thief");
           lease["spec"]["leaseDurationSeconds"] = value::number(600);
-          lease["spec"]["renewTime"] = value::string(format_micro_time(std::chrono::system_clock::now()));
+          lease["spec"]["renewTime"] = value::string(kube::format_micro_time(std::chrono::system_clock::now()));
           client.update(leases, ns.name(), lease);
           return true;
         } catch (const kube::ApiError&) {
