@@ -87,6 +87,103 @@ int fail(int code, const std::string& message) {
   return code;
 }
 
+wo::kube::ClientOptions client_options(const wo::cli::FlagSet& flags, wo::metrics::Registry& metrics) {
+  wo::kube::ClientOptions o;
+  o.qps = static_cast<double>(flags.get_int("qps"));
+  o.burst = static_cast<int>(flags.get_int("burst"));
+  o.metrics = &metrics;
+  return o;
+}
+
+wo::runtime::ManagerOptions manager_options(const wo::cli::FlagSet& flags, wo::metrics::Registry& metrics,
+                                            wo::health::Checks& health) {
+  wo::runtime::ManagerOptions o;
+  o.metrics = &metrics;
+  o.health = &health;
+  if (flags.get_bool("leader-elect")) {
+    wo::runtime::LeaderElectionConfig le;
+    le.lease_namespace = flags.get_string("leader-election-namespace");
+    if (le.lease_namespace.empty()) le.lease_namespace = default_lease_namespace();
+    le.lease_name = flags.get_string("leader-election-id");
+    le.metrics = &metrics;
+    o.leader_election = le;
+  }
+  return o;
+}
+
+// The informers the WorkerJob controller reads from (the manager owns them): WorkerJobs, and the objects
+// the operator made for them, found by its managed-by label.
+struct Informers {
+  wo::kube::Informer& workerjobs;
+  wo::kube::Informer& deployments;
+  wo::kube::Informer& configmaps;
+  wo::kube::Informer& replicasets;
+  wo::kube::Informer& pods;
+};
+
+Informers add_informers(wo::runtime::Manager& manager, const std::vector<std::string>& namespaces) {
+  namespace wj = wo::workerjob;
+  auto informer_for = [&](const wo::kube::ResourceRef& resource, std::string_view selector) -> wo::kube::Informer& {
+    wo::kube::ReflectorOptions o;
+    o.resource = resource;
+    o.label_selector = std::string(selector);
+    return manager.add_informer(o, namespaces);
+  };
+  Informers informers{informer_for(wj::workerjobs_resource(), ""),
+                      informer_for(wj::deployments_resource(), wj::kManagedBySelector),
+                      informer_for(wj::configmaps_resource(), wj::kManagedBySelector),
+                      informer_for(wj::replicasets_resource(), wj::kManagedBySelector),
+                      informer_for(wj::pods_resource(), wj::kManagedBySelector)};
+  informers.replicasets.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
+  informers.pods.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
+  return informers;
+}
+
+// The WorkerJob controller, woken by its WorkerJobs, the Deployments and ConfigMaps they own, and the
+// ReplicaSets and Pods labelled with their name.
+void add_controller(wo::runtime::Manager& manager, const Informers& informers,
+                    wo::workerjob::WorkerJobReconciler& reconciler, int max_concurrent_reconciles) {
+  wo::runtime::ControllerOptions controller_options;
+  controller_options.name = "workerjob";
+  controller_options.max_concurrent_reconciles = max_concurrent_reconciles;
+  auto& controller = manager.add_controller(std::move(controller_options), reconciler);
+  controller.watch_for(informers.workerjobs);
+  controller.watch_owned(informers.deployments, "worker.dev", "WorkerJob");
+  controller.watch_owned(informers.configmaps, "worker.dev", "WorkerJob");
+  const auto workerjob_of_labels = [](const web::json::value& object) {
+    std::vector<wo::runtime::Request> out;
+    for (const auto& key : wo::workerjob::workerjob_key_from_labels(object)) {
+      out.push_back(wo::runtime::Request::from_key(key));
+    }
+    return out;
+  };
+  controller.watch_mapped(informers.replicasets, workerjob_of_labels);
+  controller.watch_mapped(informers.pods, workerjob_of_labels);
+}
+
+// Runs the manager until the process is asked to stop (0) or the manager fails (1, logged and written as
+// the termination message); sets leadership_lost when it failed because leadership was lost.
+int run_manager(wo::runtime::Manager& manager, const wo::kube::Informer& workerjobs, std::stop_token stop,
+                bool& leadership_lost) {
+  try {
+    manager.run(std::move(stop));
+    return 0;
+  } catch (const std::exception& e) {
+    leadership_lost = dynamic_cast<const wo::runtime::LeadershipLost*>(&e) != nullptr;
+    std::string message = e.what();
+    // The manager's sync failure is generic; which CRD is missing and where it lives is ours to say.
+    const auto workerjobs_error = workerjobs.last_error();
+    if (!workerjobs.has_synced() && workerjobs_error && workerjobs_error->code == 404) {
+      const auto& r = workerjobs.options().resource;
+      message +=
+          "; the CustomResourceDefinition " + r.plural + "." + r.group + " is not installed: kubectl apply -f crds/";
+    }
+    wo::log::error("operator stopped", {{"error", message}});
+    wo::process::write_termination_message(message);
+    return 1;
+  }
+}
+
 int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   namespace wj = wo::workerjob;
   wo::metrics::Registry metrics;
@@ -100,12 +197,7 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
     return fail(2, std::string("cannot configure the Kubernetes client: ") + e.what());
   }
   wo::log::info("kubernetes client configured", {{"source", config.source}, {"server", config.server}});
-
-  wo::kube::ClientOptions client_options;
-  client_options.qps = static_cast<double>(flags.get_int("qps"));
-  client_options.burst = static_cast<int>(flags.get_int("burst"));
-  client_options.metrics = &metrics;
-  wo::kube::Client client(config, client_options);
+  wo::kube::Client client(config, client_options(flags, metrics));
 
   wo::http::Server metrics_server(flags.get_string("metrics-addr"));
   wo::http::Server health_server(flags.get_string("health-addr"));
@@ -118,79 +210,24 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
     return fail(2, e.what());
   }
 
-  wo::runtime::ManagerOptions manager_options;
-  manager_options.metrics = &metrics;
-  manager_options.health = &health;
-  if (flags.get_bool("leader-elect")) {
-    wo::runtime::LeaderElectionConfig le;
-    le.lease_namespace = flags.get_string("leader-election-namespace");
-    if (le.lease_namespace.empty()) le.lease_namespace = default_lease_namespace();
-    le.lease_name = flags.get_string("leader-election-id");
-    le.metrics = &metrics;
-    manager_options.leader_election = le;
-  }
-  wo::runtime::Manager manager(client, manager_options);
+  wo::runtime::Manager manager(client, manager_options(flags, metrics, health));
   wo::runtime::EventRecorder events(client);
-
-  const std::vector<std::string> namespaces = watched_namespaces(flags);
-  auto informer_for = [&](const wo::kube::ResourceRef& resource, std::string_view selector) -> wo::kube::Informer& {
-    wo::kube::ReflectorOptions o;
-    o.resource = resource;
-    o.label_selector = std::string(selector);
-    return manager.add_informer(o, namespaces);
-  };
-  auto& workerjobs = informer_for(wj::workerjobs_resource(), "");
-  auto& deployments = informer_for(wj::deployments_resource(), wj::kManagedBySelector);
-  auto& configmaps = informer_for(wj::configmaps_resource(), wj::kManagedBySelector);
-  auto& replicasets = informer_for(wj::replicasets_resource(), wj::kManagedBySelector);
-  auto& pods = informer_for(wj::pods_resource(), wj::kManagedBySelector);
-  replicasets.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
-  pods.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
-
+  const Informers informers = add_informers(manager, watched_namespaces(flags));
   wj::RenderOptions render_options;
   render_options.worker_image = flags.get_string("worker-image");
   wj::WorkerJobReconciler reconciler(
-      client, {workerjobs.store(), deployments.store(), configmaps.store(), replicasets.store(), pods.store()}, events,
-      render_options);
-
-  wo::runtime::ControllerOptions controller_options;
-  controller_options.name = "workerjob";
-  controller_options.max_concurrent_reconciles = static_cast<int>(flags.get_int("max-concurrent-reconciles"));
-  auto& controller = manager.add_controller(std::move(controller_options), reconciler);
-  controller.watch_for(workerjobs);
-  controller.watch_owned(deployments, "worker.dev", "WorkerJob");
-  controller.watch_owned(configmaps, "worker.dev", "WorkerJob");
-  const auto workerjob_of_labels = [](const web::json::value& object) {
-    std::vector<wo::runtime::Request> out;
-    for (const auto& key : wj::workerjob_key_from_labels(object)) out.push_back(wo::runtime::Request::from_key(key));
-    return out;
-  };
-  controller.watch_mapped(replicasets, workerjob_of_labels);
-  controller.watch_mapped(pods, workerjob_of_labels);
+      client,
+      {informers.workerjobs.store(), informers.deployments.store(), informers.configmaps.store(),
+       informers.replicasets.store(), informers.pods.store()},
+      events, render_options);
+  add_controller(manager, informers, reconciler, static_cast<int>(flags.get_int("max-concurrent-reconciles")));
 
   // SIGTERM and SIGINT stop shutdown.token(); the manager stops with it.
   const std::stop_callback log_shutdown(shutdown.token(), [&] {
     wo::log::info("shutting down", {{"signal", shutdown.reason()}});
   });
-
-  int code = 0;
   bool leadership_lost = false;
-  try {
-    manager.run(shutdown.token());
-  } catch (const std::exception& e) {
-    leadership_lost = dynamic_cast<const wo::runtime::LeadershipLost*>(&e) != nullptr;
-    std::string message = e.what();
-    // The manager's sync failure is generic; which CRD is missing and where it lives is ours to say.
-    const auto workerjobs_error = workerjobs.last_error();
-    if (!workerjobs.has_synced() && workerjobs_error && workerjobs_error->code == 404) {
-      const auto& r = workerjobs.options().resource;
-      message +=
-          "; the CustomResourceDefinition " + r.plural + "." + r.group + " is not installed: kubectl apply -f crds/";
-    }
-    wo::log::error("operator stopped", {{"error", message}});
-    wo::process::write_termination_message(message);
-    code = 1;
-  }
+  const int code = run_manager(manager, informers.workerjobs, shutdown.token(), leadership_lost);
   // Events are the controllers' writes too: after leadership ended, those still queued belong to the next
   // leader's reconciles; drop them and cancel one in flight. On a graceful stop, write them (bounded).
   events.stop(leadership_lost ? std::chrono::milliseconds(0) : std::chrono::seconds(5));
