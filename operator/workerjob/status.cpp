@@ -49,6 +49,11 @@ int severity_of(std::string_view reason) {
   return 10;
 }
 
+// Whether f is worse than the worst failure so far: more severe, or as severe and more recent.
+bool worse(const PodFailure& f, const std::optional<PodFailure>& worst) {
+  return !worst || f.severity > worst->severity || (f.severity == worst->severity && f.time > worst->time);
+}
+
 std::string first_line(std::string_view s) {
   const auto nl = s.find('\n');
   return std::string(s.substr(0, nl));
@@ -151,9 +156,7 @@ std::optional<PodFailure> pod_failure(const value& pod, std::string_view now_tex
   const std::string name = str(path(pod, {"metadata", "name"}));
   std::optional<PodFailure> worst;
   auto consider = [&](std::optional<PodFailure> f) {
-    if (f && (!worst || f->severity > worst->severity || (f->severity == worst->severity && f->time > worst->time))) {
-      worst = std::move(f);
-    }
+    if (f && worse(*f, worst)) worst = std::move(f);
   };
   for (const char* list : {"initContainerStatuses", "containerStatuses"}) {
     const value* statuses = path(pod, {"status", list});
@@ -176,102 +179,132 @@ std::optional<PodFailure> pod_failure(const value& pod, std::string_view now_tex
   return worst;
 }
 
-api::WorkerJobStatus derive_status(const api::WorkerJob& job, const Observed& observed, std::string_view now) {
-  const std::int64_t generation = job.metadata.generation;
-  const std::int32_t desired = job.spec.paused ? 0 : job.spec.replicas;
+namespace {
 
-  api::WorkerJobStatus st;
-  st.observed_generation = generation;
-  st.selector = selector_string(job.metadata.name);
-  st.last_failure = job.status.last_failure;
-
-  std::optional<PodFailure> failure;
-  for (const auto& pod : observed.pods) {
+// The worst failure among the pods that are not terminating.
+std::optional<PodFailure> worst_failure(const std::vector<value>& pods, std::string_view now) {
+  std::optional<PodFailure> worst;
+  for (const auto& pod : pods) {
     if (path(pod, {"metadata", "deletionTimestamp"}) != nullptr) continue;  // terminating: no longer ours to judge
     auto f = pod_failure(pod, now);
-    if (f && (!failure || f->severity > failure->severity ||
-              (f->severity == failure->severity && f->time > failure->time))) {
-      failure = std::move(f);
-    }
+    if (f && worse(*f, worst)) worst = std::move(f);
   }
+  return worst;
+}
 
-  bool rolled_out = false;
-  std::string progress_reason = "Creating", progress_message = "the Deployment is being created";
+// Where the Deployment's rollout stands, for the Progressing condition.
+struct Rollout {
+  bool rolled_out = false;  // every desired replica runs the current template and is available
   bool progressing = true;
-  if (observed.deployment != nullptr) {
-    const value& d = *observed.deployment;
-    st.deployment = str(path(d, {"metadata", "name"}));
-    st.replicas = static_cast<std::int32_t>(num(path(d, {"status", "replicas"})));
-    st.ready_replicas = static_cast<std::int32_t>(num(path(d, {"status", "readyReplicas"})));
-    const std::int64_t updated = num(path(d, {"status", "updatedReplicas"}));
-    const std::int64_t available = num(path(d, {"status", "availableReplicas"}));
-    const bool observed_current =
-        num(path(d, {"status", "observedGeneration"})) >= num(path(d, {"metadata", "generation"}));
-    rolled_out = observed_current && updated == desired && st.replicas == desired && available == desired;
-    const value* dp = deployment_condition(d, "Progressing");
-    if (dp != nullptr && str(field(*dp, "reason")) == "ProgressDeadlineExceeded") {
-      progressing = false;
-      progress_reason = "ProgressDeadlineExceeded";
-      progress_message = bounded(str(field(*dp, "message")));
-    } else if (rolled_out) {
-      progressing = false;
-      progress_reason = "RolloutComplete";
-      progress_message = "all " + std::to_string(desired) + " replicas run the current template";
-    } else {
-      progress_reason = "RollingOut";
-      progress_message = std::to_string(updated) + " of " + std::to_string(desired) + " replicas updated, " +
-                         std::to_string(available) + " available";
+  std::string reason = "Creating";
+  std::string message = "the Deployment is being created";
+};
+
+// Reads the Deployment, when it exists, into st (its name and replica counts) and into its rollout.
+Rollout observe_deployment(const value* deployment, std::int32_t desired, api::WorkerJobStatus& st) {
+  Rollout r;
+  if (deployment == nullptr) return r;
+  const value& d = *deployment;
+  st.deployment = str(path(d, {"metadata", "name"}));
+  st.replicas = static_cast<std::int32_t>(num(path(d, {"status", "replicas"})));
+  st.ready_replicas = static_cast<std::int32_t>(num(path(d, {"status", "readyReplicas"})));
+  const std::int64_t updated = num(path(d, {"status", "updatedReplicas"}));
+  const std::int64_t available = num(path(d, {"status", "availableReplicas"}));
+  const bool observed_current =
+      num(path(d, {"status", "observedGeneration"})) >= num(path(d, {"metadata", "generation"}));
+  r.rolled_out = observed_current && updated == desired && st.replicas == desired && available == desired;
+  const value* dp = deployment_condition(d, "Progressing");
+  if (dp != nullptr && str(field(*dp, "reason")) == "ProgressDeadlineExceeded") {
+    r.progressing = false;
+    r.reason = "ProgressDeadlineExceeded";
+    r.message = bounded(str(field(*dp, "message")));
+  } else if (r.rolled_out) {
+    r.progressing = false;
+    r.reason = "RolloutComplete";
+    r.message = "all " + std::to_string(desired) + " replicas run the current template";
+  } else {
+    r.reason = "RollingOut";
+    r.message = std::to_string(updated) + " of " + std::to_string(desired) + " replicas updated, " +
+                std::to_string(available) + " available";
+  }
+  return r;
+}
+
+std::string failure_text(const PodFailure& f) {
+  return f.message + " (pod " + f.pod + ")";
+}
+
+// The failure to report as lastFailure. One without a time of its own (an image pull backing off) keeps
+// the time it was first seen, so an unchanged situation gives an unchanged status and no write.
+api::LastFailure last_failure(const PodFailure& failure, const std::optional<api::LastFailure>& prev) {
+  const bool same =
+      prev && prev->reason == failure.reason && prev->pod == failure.pod && prev->message == failure.message;
+  return api::LastFailure{failure.reason, failure.message, failure.pod,
+                          same && !prev->time.empty() ? prev->time : failure.time};
+}
+
+api::Condition degraded_condition(const std::optional<PodFailure>& failure) {
+  if (!failure) return make_condition("Degraded", false, "NoFailures", "no pod of this job is failing");
+  return make_condition("Degraded", true, failure->reason, failure_text(*failure));
+}
+
+// Ready for a job whose desired state was applied: paused, failing, not created yet, available (or
+// scaled to zero), or still rolling out.
+api::Condition ready_condition(const api::WorkerJob& job, bool deployment_exists, const Rollout& rollout,
+                               std::int32_t ready_replicas, std::int32_t desired,
+                               const std::optional<PodFailure>& failure) {
+  if (job.spec.paused)
+    return make_condition("Ready", false, "Paused", "spec.paused is true: the job is scaled to zero");
+  if (failure) return make_condition("Ready", false, failure->reason, failure_text(*failure));
+  if (!deployment_exists) return make_condition("Ready", false, "Creating", "the Deployment does not exist yet");
+  const std::string counts = std::to_string(ready_replicas) + " of " + std::to_string(desired) + " replicas ready";
+  if (rollout.rolled_out && ready_replicas >= desired) {
+    return desired == 0 ? make_condition("Ready", true, "ScaledToZero", "spec.replicas is 0")
+                        : make_condition("Ready", true, "Available", counts);
+  }
+  return make_condition("Ready", false, "RollingOut", counts);
+}
+
+// Stamps c with the generation and now as its lastTransitionTime, unless its status is the same as
+// before: then it keeps the old time (API conventions).
+api::Condition stamped(api::Condition c, const std::vector<api::Condition>& before, std::int64_t generation,
+                       std::string_view now) {
+  c.observed_generation = generation;
+  c.last_transition_time = std::string(now);
+  for (const auto& old : before) {
+    if (old.type == c.type && old.status == c.status && !old.last_transition_time.empty()) {
+      c.last_transition_time = old.last_transition_time;
     }
   }
+  return c;
+}
+
+}  // namespace
+
+api::WorkerJobStatus derive_status(const api::WorkerJob& job, const Observed& observed, std::string_view now) {
+  const std::int32_t desired = job.spec.paused ? 0 : job.spec.replicas;
+  api::WorkerJobStatus st;
+  st.observed_generation = job.metadata.generation;
+  st.selector = selector_string(job.metadata.name);
+  st.last_failure = job.status.last_failure;
+  const std::optional<PodFailure> failure = worst_failure(observed.pods, now);
+  const Rollout rollout = observe_deployment(observed.deployment, desired, st);
   st.ready = api::ready_text(st.ready_replicas, desired);
 
-  api::Condition ready, prog, degraded;
+  std::vector<api::Condition> conditions;  // Ready, Progressing, Degraded
   if (observed.blocked) {
     const Problem& p = *observed.blocked;
-    ready = make_condition("Ready", false, p.reason, p.message);
-    prog = make_condition("Progressing", false, p.reason, p.message);
-    degraded = make_condition("Degraded", true, p.reason, p.message);
+    conditions = {make_condition("Ready", false, p.reason, p.message),
+                  make_condition("Progressing", false, p.reason, p.message),
+                  make_condition("Degraded", true, p.reason, p.message)};
   } else {
-    prog = make_condition("Progressing", progressing, progress_reason, progress_message);
-    if (failure) {
-      degraded = make_condition("Degraded", true, failure->reason, failure->message + " (pod " + failure->pod + ")");
-      const auto& prev = job.status.last_failure;
-      // A failure without a time of its own (an image pull backing off) keeps the time it was first seen,
-      // so an unchanged situation gives an unchanged status and no write.
-      const bool same =
-          prev && prev->reason == failure->reason && prev->pod == failure->pod && prev->message == failure->message;
-      st.last_failure = api::LastFailure{failure->reason, failure->message, failure->pod,
-                                         same && !prev->time.empty() ? prev->time : failure->time};
-    } else {
-      degraded = make_condition("Degraded", false, "NoFailures", "no pod of this job is failing");
-    }
-    if (job.spec.paused) {
-      ready = make_condition("Ready", false, "Paused", "spec.paused is true: the job is scaled to zero");
-    } else if (failure) {
-      ready = make_condition("Ready", false, failure->reason, degraded.message);
-    } else if (observed.deployment == nullptr) {
-      ready = make_condition("Ready", false, "Creating", "the Deployment does not exist yet");
-    } else if (rolled_out && st.ready_replicas >= desired) {
-      ready = desired == 0 ? make_condition("Ready", true, "ScaledToZero", "spec.replicas is 0")
-                           : make_condition("Ready", true, "Available",
-                                            std::to_string(st.ready_replicas) + " of " + std::to_string(desired) +
-                                                " replicas ready");
-    } else {
-      ready = make_condition("Ready", false, "RollingOut",
-                             std::to_string(st.ready_replicas) + " of " + std::to_string(desired) + " replicas ready");
-    }
+    if (failure) st.last_failure = last_failure(*failure, job.status.last_failure);
+    conditions = {ready_condition(job, observed.deployment != nullptr, rollout, st.ready_replicas, desired, failure),
+                  make_condition("Progressing", rollout.progressing, rollout.reason, rollout.message),
+                  degraded_condition(failure)};
   }
-
-  // Keep lastTransitionTime while a condition's status stays the same (API conventions).
-  for (api::Condition* c : {&ready, &prog, &degraded}) {
-    c->observed_generation = generation;
-    c->last_transition_time = std::string(now);
-    for (const auto& old : job.status.conditions) {
-      if (old.type == c->type && old.status == c->status && !old.last_transition_time.empty()) {
-        c->last_transition_time = old.last_transition_time;
-      }
-    }
-    st.conditions.push_back(std::move(*c));
+  for (auto& c : conditions) {
+    st.conditions.push_back(stamped(std::move(c), job.status.conditions, job.metadata.generation, now));
   }
   return st;
 }
