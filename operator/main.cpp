@@ -23,8 +23,10 @@
 #include "wo/log.h"
 #include "wo/metrics.h"
 #include "wo/process.h"
+#include "wo/process_metrics.h"
 #include "wo/version.h"
 #include "workerjob/controller.h"
+#include "workerjob/status_metrics.h"
 
 namespace {
 
@@ -187,6 +189,8 @@ int run_manager(wo::runtime::Manager& manager, const wo::kube::Informer& workerj
 int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   namespace wj = wo::workerjob;
   wo::metrics::Registry metrics;
+  wo::metrics::register_process_metrics(metrics);
+  wo::metrics::register_build_info(metrics, "worker_operator", wo::kVersion, wo::build_info::git_commit());
   wo::health::Checks health;
   health.add_liveness("process", [] { return std::string(); });
 
@@ -213,6 +217,7 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
   wo::runtime::Manager manager(client, manager_options(flags, metrics, health));
   wo::runtime::EventRecorder events(client);
   const Informers informers = add_informers(manager, watched_namespaces(flags));
+  wj::register_status_metrics(metrics, informers.workerjobs.store());
   wj::RenderOptions render_options;
   render_options.worker_image = flags.get_string("worker-image");
   wj::WorkerJobReconciler reconciler(

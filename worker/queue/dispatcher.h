@@ -11,6 +11,7 @@
 #pragma once
 
 #include <chrono>
+#include <exception>
 #include <memory>
 
 #include "core/routine.h"
@@ -42,7 +43,16 @@ class Dispatcher {
   void run(wo::worker::RoutineContext& ctx);
 
  private:
+  using Clock = std::chrono::steady_clock;
+  struct Loop;  // the loop's state between turns
+
   void release_unstarted();
+  void on_db_error(Loop& loop, const std::exception& e);
+  void ensure_connected(Loop& loop);
+  void begin_stopping(Loop& loop, Clock::time_point deadline, Clock::time_point now);
+  void sample_and_claim(Loop& loop, int free, int running, Clock::time_point now);
+  Clock::time_point check_liveness(wo::worker::RoutineContext& ctx, Clock::time_point now);
+  Clock::time_point next_wake(const Loop& loop, Clock::time_point now, Clock::time_point next_liveness_check) const;
 
   PartContext p_;
   HandlerPool& pool_;
