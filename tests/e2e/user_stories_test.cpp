@@ -189,8 +189,9 @@ std::string pod_metrics(const std::string& ns, const std::string& pod, int port)
 }
 
 // The on-call view: every metric an alert or the dashboard names exists on a real worker pod or on the
-// real operator, so a rename in the code cannot silently break an alert.
-TEST_F(UserStory, EveryMetricTheAlertsAndTheDashboardNameIsExported) {
+// real operator, so a rename in the code cannot silently break an alert; and both follow Prometheus's
+// naming conventions.
+TEST_F(UserStory, EveryMetricTheAlertsAndTheDashboardNameIsExportedAndWellNamed) {
   apply(demo_job("watched"));
   wait_ready("watched");
   wait_processed_more_than("watched", 0);
@@ -198,8 +199,21 @@ TEST_F(UserStory, EveryMetricTheAlertsAndTheDashboardNameIsExported) {
   ASSERT_FALSE(pods.at("items").as_array().size() == 0) << seen("watched");
   const std::string worker_pod = at(pods, "items.0.metadata.name").as_string();
   const std::string leader = pod_of_identity(operator_leader_identity());
-  std::set<std::string> exported = exported_families(pod_metrics(ns(), worker_pod, 8080));
-  const std::set<std::string> from_operator = exported_families(pod_metrics(kOperatorNamespace, leader, 8080));
+  const std::string worker_text = pod_metrics(ns(), worker_pod, 8080);
+  const std::string operator_text = pod_metrics(kOperatorNamespace, leader, 8080);
+
+  // Prometheus's naming conventions (promtool check metrics: _total counters, base units, help texts).
+  const std::string promtool = source_dir() + "/build/promtool/bin/promtool";  // the fixture `promtool`
+  for (const auto& [what, text] :
+       {std::pair{"worker pod " + worker_pod, worker_text}, std::pair{"operator pod " + leader, operator_text}}) {
+    const auto lint = run({promtool, "check", "metrics"}, text);
+    EXPECT_TRUE(lint.ok() && lint.out.empty() && lint.err.empty())
+        << "promtool check metrics on the " << what << "'s /metrics (exit " << lint.exit_code << "):\n"
+        << lint.out << lint.err;
+  }
+
+  std::set<std::string> exported = exported_families(worker_text);
+  const std::set<std::string> from_operator = exported_families(operator_text);
   exported.insert(from_operator.begin(), from_operator.end());
 
   const std::set<std::string> wanted = monitored_metric_names();
