@@ -165,6 +165,48 @@ TEST_F(OperatorTest, ScaleAndPause) {
   EXPECT_TRUE(exists("deployment", "scaled")) << "a paused job keeps its Deployment";
 }
 
+// An autoscaler (KEDA, an HPA; docs/scaling.md) writes the WorkerJob's scale subresource, never the
+// Deployment the operator owns. The operator follows every step and never writes spec.replicas back, and
+// a GitOps apply that leaves replicas out of its manifest does not reset the autoscaler's number.
+TEST_F(OperatorTest, AnAutoscalerWritingTheScaleSubresourceIsFollowedNotFought) {
+  value wj = workerjob("autoscaled", "campaigns.reconciler");
+  wj["spec"].erase("replicas");  // as in Git: the number is the autoscaler's
+  const auto gitops_apply = [&] {
+    const auto r = kubectl({"apply", "--server-side", "--field-manager=gitops", "-f", "-"}, wj.serialize());
+    ASSERT_TRUE(r.ok()) << r.err;
+  };
+  gitops_apply();
+  ASSERT_TRUE(wait_until([&] { return exists("deployment", "autoscaled"); }, kConverge, kPollInterval));
+  const std::string scale_path = "/apis/worker.dev/v1alpha1/namespaces/" + ns() + "/workerjobs/autoscaled/scale";
+  for (const int replicas : {3, 0, 2, 0}) {
+    const auto step = kubectl({"patch", "wj", "autoscaled", "-n", ns(), "--subresource=scale", "--type=merge", "-p",
+                               R"({"spec":{"replicas":)" + std::to_string(replicas) + "}}"});
+    ASSERT_TRUE(step.ok()) << step.err;
+    EXPECT_TRUE(
+        wait_until([&] { return at(get("deployment", "autoscaled"), "spec.replicas") == value::number(replicas); },
+                   kConverge, kPollInterval))
+        << "the Deployment should follow the autoscaler to " << replicas;
+    EXPECT_EQ(at(get("workerjob", "autoscaled"), "spec.replicas"), value::number(replicas))
+        << "the operator must not write spec.replicas back";
+    // What the autoscaler reads: the number it wrote (a Scale omits a zero), and the pods' selector.
+    const value scale = value::parse(kubectl({"get", "--raw", scale_path}).out);
+    const value read = at(scale, "spec.replicas");
+    EXPECT_EQ(read.is_null() ? 0 : read.as_integer(), replicas) << scale.serialize();
+    EXPECT_FALSE(at(scale, "status.selector").as_string().empty()) << scale.serialize();
+  }
+  gitops_apply();  // a sync of the Git manifest, which has no replicas
+  EXPECT_EQ(at(get("workerjob", "autoscaled"), "spec.replicas"), value::number(0));
+  EXPECT_EQ(at(get("deployment", "autoscaled"), "spec.replicas"), value::number(0));
+  const value with_managers = kubectl_json({"get", "workerjob", "autoscaled", "-n", ns(), "--show-managed-fields"});
+  const value managers = at(with_managers, "metadata.managedFields");  // named: at() returns a copy
+  ASSERT_TRUE(managers.is_array()) << with_managers.serialize();
+  for (const auto& entry : managers.as_array()) {
+    if (entry.at("manager").as_string() != "worker-operator") continue;
+    EXPECT_EQ(entry.serialize().find("f:spec"), std::string::npos)
+        << "the operator owns fields of the WorkerJob's spec: " << entry.serialize();
+  }
+}
+
 TEST_F(OperatorTest, DeletingTheWorkerJobRemovesWhatItOwned) {
   kubectl_apply(workerjob("gone", "campaigns.reconciler", R"({"a":1})").serialize());
   ASSERT_TRUE(wait_until([&] { return exists("deployment", "gone") && exists("configmap", "gone-config"); }, kConverge,
