@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -272,9 +273,13 @@ void OperatorProcess::start() {
   auto args = c_args(argv);
   const int log_fd = open(log_path_.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
   if (log_fd < 0) throw std::runtime_error("cannot open " + log_path_);
+  const pid_t parent = getpid();
   const pid_t pid = fork();
   if (pid < 0) throw std::runtime_error(std::string("fork: ") + std::generic_category().message(errno));
   if (pid == 0) {
+    // A test that crashes (no destructor runs) must not leave its operator watching and reconciling for
+    // ever: the kernel kills the child when the thread that started it, the test's, ends.
+    if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != parent) _exit(127);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
     execv(args[0], args.data());
