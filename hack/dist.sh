@@ -72,7 +72,7 @@ fi
   echo "        value: --worker-image=$worker_image"
 } >"$work/kustomization.yaml"
 
-commit=$(git -C "$cluster_root" rev-parse HEAD 2>/dev/null || echo unknown)
+commit=$(project_commit)
 say "rendering manifests/ into $dist_dir/install.yaml (operator $operator_image, worker $worker_image)"
 {
   echo "# worker-operator $project_version (commit $commit): the CRD, the namespace worker-operator-system,"

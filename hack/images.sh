@@ -99,8 +99,7 @@ binary_from=${IMAGE_BINARY_FROM:-$(default_binary_from)}
 say "binaries from: $binary_from"
 
 # The commit the images are built from (their org.opencontainers.image.revision label).
-git_commit=$(git -C "$cluster_root" rev-parse HEAD 2>/dev/null || echo unknown)
-[[ $git_commit == unknown ]] || git -C "$cluster_root" diff --quiet HEAD 2>/dev/null || git_commit+=-dirty
+git_commit=$(project_commit)
 ensure_base_image
 hostbin=$cluster_root/build/image-bin
 for target in "${targets[@]}"; do

@@ -47,7 +47,7 @@ for target in "${images[@]}"; do
   dockerfile=${target%%:*} image=${target#*:}
   say "docker build -f $dockerfile -t $image"
   docker build -f "$dockerfile" -t "$image" --build-arg "VERSION=$project_version" \
-    --build-arg "GIT_COMMIT=$(git rev-parse HEAD 2>/dev/null || echo unknown)" .
+    --build-arg "GIT_COMMIT=$(project_commit)" .
   kind load docker-image --name "$cluster" "$image"
 done
 

@@ -186,7 +186,9 @@ int run_manager(wo::runtime::Manager& manager, const wo::kube::Informer& workerj
   }
 }
 
-int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
+// namespaces: --namespaces, parsed (and refused with exit 2) before anything starts.
+int run(const wo::cli::FlagSet& flags, const std::vector<std::string>& namespaces,
+        wo::process::ShutdownSignal& shutdown) {
   namespace wj = wo::workerjob;
   wo::metrics::Registry metrics;
   wo::metrics::register_process_metrics(metrics);
@@ -216,7 +218,7 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
 
   wo::runtime::Manager manager(client, manager_options(flags, metrics, health));
   wo::runtime::EventRecorder events(client);
-  const Informers informers = add_informers(manager, watched_namespaces(flags));
+  const Informers informers = add_informers(manager, namespaces);
   wj::register_status_metrics(metrics, informers.workerjobs.store());
   wj::RenderOptions render_options;
   render_options.worker_image = flags.get_string("worker-image");
@@ -246,6 +248,7 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown) {
 int main(int argc, char** argv) {
   wo::process::ShutdownSignal shutdown;  // first: blocks SIGTERM/SIGINT before any thread starts
   auto flags = make_flags();
+  std::vector<std::string> namespaces;
   try {
     flags.parse(argc, argv);
     if (flags.get_bool("help")) {
@@ -256,7 +259,7 @@ int main(int argc, char** argv) {
       std::cout << wo::version_line("worker-operator", wo::build_info::git_commit()) << "\n";
       return 0;
     }
-    watched_namespaces(flags);  // a bad list is a usage error (exit 2) before anything starts
+    namespaces = watched_namespaces(flags);  // a bad list is a usage error (exit 2) before anything starts
     wo::log::init({wo::log::parse_format(flags.get_string("log-format")),
                    wo::log::parse_level(flags.get_string("log-level")), "operator"});
   } catch (const std::exception& e) {
@@ -265,7 +268,7 @@ int main(int argc, char** argv) {
   }
   int code = 1;
   try {
-    code = run(flags, shutdown);
+    code = run(flags, namespaces, shutdown);
   } catch (const std::exception& e) {
     code = fail(1, std::string("fatal: ") + e.what());
     return code;

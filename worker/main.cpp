@@ -5,12 +5,11 @@
 #include "build_info.h"
 #include "cli/queue_cli.h"
 #include "core/app.h"
-#include "wo/version.h"
 
 int main(int argc, char** argv) {
   const std::string_view commit = wo::build_info::git_commit();
   if (argc > 1 && std::string_view(argv[1]) == "queue") {
-    return wo::worker::cli::run_queue_cli(argc - 1, argv + 1, wo::version_line("worker", commit));
+    return wo::worker::cli::run_queue_cli(argc - 1, argv + 1, commit);
   }
   return wo::worker::run_app(argc, argv, commit);
 }

@@ -7,7 +7,6 @@
 #include <fstream>
 #include <iterator>
 #include <limits>
-#include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -71,16 +70,17 @@ void register_process_metrics(Registry& registry) {
       registry.gauge("process_start_time_seconds", "Start time of the process since unix epoch in seconds.").with({});
   const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   const double page = static_cast<double>(sysconf(_SC_PAGESIZE));
-  const double boot = boot_time_seconds();
-  registry.on_collect([&cpu, &rss, &vsize, &fds, &max_fds, &start, ticks, page, boot] {
+  if (ticks <= 0) return;
+  // The start time never changes: read once, here, not at every scrape.
+  if (const auto stat = self_stat_fields(); !stat.empty()) start.set(boot_time_seconds() + field(stat, 22) / ticks);
+  registry.on_collect([&cpu, &rss, &vsize, &fds, &max_fds, ticks, page] {
     const auto stat = self_stat_fields();
-    if (stat.empty() || ticks <= 0) return;
+    if (stat.empty()) return;
     // A counter only rises: add what was used since the last scrape.
     const double used = (field(stat, 14) + field(stat, 15)) / ticks;
     if (used > cpu.value()) cpu.inc(used - cpu.value());
     vsize.set(field(stat, 23));
     rss.set(field(stat, 24) * page);
-    start.set(boot + field(stat, 22) / ticks);
     fds.set(open_fds());
     rlimit limit{};
     if (getrlimit(RLIMIT_NOFILE, &limit) == 0) max_fds.set(static_cast<double>(limit.rlim_cur));

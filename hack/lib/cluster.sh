@@ -17,6 +17,14 @@ kubectl_bin=$cluster_bin/kubectl
 project_version=$(<"$cluster_root/VERSION")
 image_repository=localhost/worker-operator
 project_image() { echo "$image_repository/$1:$project_version"; }
+# The commit of the sources, for the images' revision label and the release files: "-dirty" when tracked
+# files have changes, "unknown" outside a git checkout.
+project_commit() {
+  local commit
+  commit=$(git -C "$cluster_root" rev-parse HEAD 2>/dev/null) || { echo unknown; return; }
+  git -C "$cluster_root" diff --quiet HEAD 2>/dev/null || commit+=-dirty
+  echo "$commit"
+}
 
 # Loopback ports. 8080/8081 belong to the operator and the worker; these are the upstream defaults,
 # overridable when another cluster on the machine already holds them.

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 #include <stdexcept>
+#include <utility>
 
 #include "wo/log.h"
 
@@ -13,7 +14,7 @@ using web::json::value;
 struct Informer::NamespaceWatch final : ReflectorSink {
   NamespaceWatch(Informer& owner, Client& client, ReflectorOptions options)
       : owner(owner), namespace_(options.namespace_), reflector(client, std::move(options), *this) {}
-  void replace(std::vector<value> items, const std::string&) override { owner.replace(namespace_, std::move(items)); }
+  void replace(std::vector<value> items, const std::string&) override { owner.replace(*this, std::move(items)); }
   void apply(const WatchEvent& event) override { owner.apply(event); }
 
   Informer& owner;
@@ -106,7 +107,7 @@ void Informer::dispatch_delete(const ObjectPtr& o) {
   }
 }
 
-void Informer::replace(const std::string& namespace_, std::vector<value> items) {
+void Informer::replace(NamespaceWatch& from, std::vector<value> items) {
   std::lock_guard dispatching(dispatch_mu_);
   std::set<std::string> present;
   for (auto& item : items) {
@@ -120,17 +121,12 @@ void Informer::replace(const std::string& namespace_, std::vector<value> items) 
     }
   }
   // Only this list's namespace was listed: the other namespaces' objects stay.
-  const std::string prefix = namespace_.empty() ? "" : namespace_ + "/";
+  const std::string prefix = from.namespace_.empty() ? "" : from.namespace_ + "/";
   for (const auto& key : store_.keys()) {
     if (present.count(key) != 0 || key.compare(0, prefix.size(), prefix) != 0) continue;
     if (ObjectPtr gone = store_.erase(key)) dispatch_delete(gone);
   }
-  for (auto& w : watches_) {
-    if (w->namespace_ == namespace_ && !w->listed) {
-      w->listed = true;
-      ++listed_;
-    }
-  }
+  if (!std::exchange(from.listed, true)) ++listed_;
   if (listed_ == watches_.size() && !synced_.exchange(true)) {
     std::lock_guard lock(sync_mu_);
     sync_cv_.notify_all();

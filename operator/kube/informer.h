@@ -66,7 +66,7 @@ class Informer {
   struct NamespaceWatch;  // one reflector, its namespace and its thread
 
   // From the reflectors' threads; dispatch_mu_ keeps handlers to one event at a time.
-  void replace(const std::string& namespace_, std::vector<web::json::value> items);
+  void replace(NamespaceWatch& from, std::vector<web::json::value> items);
   void apply(const WatchEvent& event);
   void dispatch_add(const ObjectPtr& o);
   void dispatch_update(const ObjectPtr& old_object, const ObjectPtr& new_object);

@@ -17,6 +17,7 @@
 #include "queue/enqueue.h"
 #include "wo/cli.h"
 #include "wo/text.h"
+#include "wo/version.h"
 
 namespace wo::worker::cli {
 namespace {
@@ -333,7 +334,7 @@ int run_request(const Request& r) {
   return kExitOk;
 }
 
-int run(int argc, const char* const argv[], std::string_view version_line) {
+int run(int argc, const char* const argv[], std::string_view commit) {
   if (argc < 2 || std::string(argv[1]) == "--help" || std::string(argv[1]) == "-h") {
     wo::cli::FlagSet flags("worker queue stats|list|show|retry|cancel|purge", kSummary);
     declare_flags(flags);
@@ -342,6 +343,10 @@ int run(int argc, const char* const argv[], std::string_view version_line) {
     return kExitOk;
   }
   const std::string sub = argv[1];
+  if (sub == "--version") {
+    std::cout << wo::version_line("worker", commit) << "\n";
+    return kExitOk;
+  }
   if (subcommands().count(sub) == 0) {
     throw BadInput("unknown subcommand \"" + sub + "\" (" + subcommand_names() + ")");
   }
@@ -360,7 +365,7 @@ int run(int argc, const char* const argv[], std::string_view version_line) {
     return kExitOk;
   }
   if (flags.get_bool("version")) {
-    std::cout << version_line << "\n";
+    std::cout << wo::version_line("worker", commit) << "\n";
     return kExitOk;
   }
   return run_request(parse(sub, flags));
@@ -368,9 +373,9 @@ int run(int argc, const char* const argv[], std::string_view version_line) {
 
 }  // namespace
 
-int run_queue_cli(int argc, const char* const argv[], std::string_view version_line) {
+int run_queue_cli(int argc, const char* const argv[], std::string_view commit) {
   try {
-    return run(argc, argv, version_line);
+    return run(argc, argv, commit);
   } catch (const BadInput& e) {
     std::cerr << "worker queue: " << e.what() << "\n";
     return kExitUsage;

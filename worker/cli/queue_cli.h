@@ -11,7 +11,7 @@
 
 namespace wo::worker::cli {
 
-// argv[0] is "queue"; argv[1] the subcommand. version_line: what --version prints.
-int run_queue_cli(int argc, const char* const argv[], std::string_view version_line);
+// argv[0] is "queue"; argv[1] the subcommand. commit: the binary's, for --version (as run_app's).
+int run_queue_cli(int argc, const char* const argv[], std::string_view commit);
 
 }  // namespace wo::worker::cli

@@ -55,7 +55,7 @@ bool table_exists(pqxx::connection& conn, const QueueTable& table) {
 
 QueueStats queue_stats(pqxx::connection& conn, const QueueTable& table) {
   const std::string t = table.quoted();
-  const std::string due = "state IN ('queued','errored') AND process_after <= now() AND NOT cancel_requested";
+  const std::string due = kDueSql;
   std::string sql = "SELECT ";
   for (const char* s : kStates) sql += "count(*) FILTER (WHERE state = '" + std::string(s) + "'), ";
   sql += "count(*) FILTER (WHERE " + due + "), ";

@@ -62,8 +62,7 @@ QueueStore::QueueStore(QueueTable table, std::string worker_id, const std::strin
   const std::string t = table_.quoted();
   // SKIP LOCKED on the base table (never through a view: Sourcegraph's double-dequeue bug), with the
   // state re-checked by the UPDATE after the row lock.
-  claim_sql_ = "WITH c AS (SELECT id FROM " + t +
-               " WHERE state IN ('queued','errored') AND process_after <= now() AND NOT cancel_requested"
+  claim_sql_ = "WITH c AS (SELECT id FROM " + t + " WHERE " + kDueSql +
                " AND id <> ALL($4::bigint[])"
                " ORDER BY priority DESC, process_after, id LIMIT $1 FOR UPDATE SKIP LOCKED)"
                " UPDATE " +
@@ -299,7 +298,7 @@ int64_t QueueStore::delete_finished(pqxx::connection& conn, const QueueTable& ta
 
 double QueueStore::lag_seconds(pqxx::connection& conn, const QueueTable& table) {
   const std::string t = table.quoted();
-  const std::string waiting = " state IN ('queued','errored') ";
+  const std::string waiting = std::string(" ") + kWaitingSql + " ";
   // The dequeue index is ordered (priority DESC, process_after, id): the priorities present are found by
   // skipping from one to the next, and within one priority its earliest due record is the first entry.
   pqxx::nontransaction tx(conn);
@@ -316,8 +315,8 @@ double QueueStore::lag_seconds(pqxx::connection& conn, const QueueTable& table) 
           "         ORDER BY priority DESC LIMIT 1) FROM p WHERE p.priority IS NOT NULL)"
           " SELECT coalesce(extract(epoch FROM now() - min(d.process_after)), 0)::float8 FROM p"
           " CROSS JOIN LATERAL (SELECT process_after FROM " +
-          t + " WHERE" + waiting +
-          "   AND priority = p.priority AND process_after <= now() AND NOT cancel_requested"
+          t + " WHERE " + kDueSql +
+          " AND priority = p.priority"
           "   ORDER BY priority DESC, process_after LIMIT 1) d")[0]
       .as<double>();
 }
@@ -325,9 +324,8 @@ double QueueStore::lag_seconds(pqxx::connection& conn, const QueueTable& table) 
 int64_t QueueStore::count_waiting(pqxx::connection& conn, const QueueTable& table, int64_t cap) {
   pqxx::nontransaction tx(conn);
   return tx
-      .exec_params1(
-          "SELECT count(*) FROM (SELECT 1 FROM " + table.quoted() + " WHERE state IN ('queued','errored') LIMIT $1) w",
-          cap)[0]
+      .exec_params1("SELECT count(*) FROM (SELECT 1 FROM " + table.quoted() + " WHERE " + kWaitingSql + " LIMIT $1) w",
+                    cap)[0]
       .as<int64_t>();
 }
 

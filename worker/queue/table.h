@@ -2,6 +2,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 namespace wo::queue {
 
@@ -25,5 +26,13 @@ inline constexpr const char* kCompleted = "completed";
 inline constexpr const char* kErrored = "errored";
 inline constexpr const char* kFailed = "failed";
 inline constexpr const char* kCanceled = "canceled";
+
+// Waiting records (queued, or errored and to be retried): the partial dequeue index's predicate.
+inline constexpr const char* kWaitingSql = "state IN ('queued','errored')";
+// The records a claim would take now: waiting, due, and not being cancelled. The claim, the lag and
+// `worker queue stats` all use this one condition, so "due" means the same everywhere.
+inline constexpr const char* kDueSql =
+    "state IN ('queued','errored') AND process_after <= now() AND NOT cancel_requested";
+static_assert(std::string_view(kDueSql).starts_with(kWaitingSql), "a due record is a waiting one");
 
 }  // namespace wo::queue

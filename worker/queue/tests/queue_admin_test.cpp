@@ -105,9 +105,9 @@ TEST(QueueAdminTest, RetrySkipsARecordAnotherTransactionHoldsInsteadOfWaiting) {
   pqxx::connection holder(dsn), c(dsn);
   pqxx::work hold(holder);
   hold.exec("SELECT id FROM jobs WHERE id = 5 FOR UPDATE");
-  const auto start = std::chrono::steady_clock::now();
+  // Waiting for the held row would end in a lock timeout error instead of passing: no timing needed.
+  pqxx::nontransaction(c).exec("SET lock_timeout = '2s'");
   EXPECT_EQ(retry_records(c, QueueTable("jobs"), filter({}, "failed")), (std::vector<int64_t>{8}));
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::seconds(5));
   hold.abort();
   EXPECT_EQ(state_of(dsn, 5), "failed");
 }
