@@ -12,7 +12,7 @@ export KUBECONFIG ?= $(CURDIR)/.cluster/kubeconfig
 export CCACHE_BASEDIR ?= $(CURDIR)
 export CCACHE_NOHASHDIR ?= true
 
-.PHONY: help setup build configure test test-unit test-integration test-e2e soak dist lint lint-quick lint-changed fmt fuzz bench demo deploy undeploy kind-e2e clean \
+.PHONY: help setup build configure test test-unit test-integration test-e2e soak dist lint lint-quick lint-changed fmt fuzz bench bench-scale demo deploy undeploy kind-e2e clean \
         k8s-build cluster-up cluster-down cluster-wipe images
 
 help: ## List the targets
@@ -78,6 +78,9 @@ demo: setup build images ## From nothing to a running system: cluster, Postgres,
 
 bench: build cluster-up ## Run the worker and operator benchmarks; writes docs/benchmarks.md and .json
 	@BUILD_DIR=$(BUILD_DIR) hack/bench.sh
+
+bench-scale: build cluster-up ## The operator with 1,000 and 5,000 WorkerJobs on kwok's fake nodes (long); adds to docs/benchmarks.*
+	@BUILD_DIR=$(BUILD_DIR) hack/bench-scale.sh
 
 lint: $(BUILD_DIR)/build.ninja ## shellcheck over the scripts, clang-format check and clang-tidy over the C++
 	@hack/lint.sh $(BUILD_DIR)

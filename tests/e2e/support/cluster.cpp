@@ -196,10 +196,6 @@ TestNamespace::~TestNamespace() {
   kubectl({"delete", "namespace", name_, "--wait=false", "--ignore-not-found"});
 }
 
-namespace {
-
-// A loopback port nothing listens on now (the kernel's choice for port 0). Another process could take it
-// before the operator binds it; the operator would then fail to start, loudly.
 int free_loopback_port() {
   const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) throw std::runtime_error("socket: " + std::generic_category().message(errno));
@@ -215,8 +211,6 @@ int free_loopback_port() {
   if (!ok) throw std::runtime_error("cannot find a free loopback port: " + std::generic_category().message(errno));
   return ntohs(addr.sin_port);
 }
-
-}  // namespace
 
 double metric_sum(const std::string& text, const std::string& series_prefix) {
   double total = 0;

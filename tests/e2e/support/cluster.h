@@ -66,6 +66,10 @@ class TestNamespace {
   std::string name_;
 };
 
+// A loopback port nothing listens on now (the kernel's choice for port 0). Another process could take it
+// before the operator binds it; the operator would then fail to start, loudly.
+int free_loopback_port();
+
 // build/bin/worker-operator as a child process watching one namespace, logging to a file.
 class OperatorProcess {
  public:
@@ -78,6 +82,7 @@ class OperatorProcess {
   void kill9();                                                            // SIGKILL, no cleanup: a crash
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));  // SIGTERM; returns exit status
   bool running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
   std::string log_tail(size_t lines = 40) const;
   // Its Prometheus text from /metrics (a free loopback port chosen at construction); throws when the
   // endpoint does not answer.

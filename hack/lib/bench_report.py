@@ -1,0 +1,159 @@
+#!/usr/bin/env python3
+"""Writes docs/benchmarks.json and docs/benchmarks.md from the benchmarks' JSON.
+
+Used by make bench (--worker, --operator) and make bench-scale (--scale). Each part given replaces that
+part of docs/benchmarks.json, stamped with the date and the machine it was measured on; the parts not given
+are kept as they were, so the scale run and the quick benchmarks can be run on different days. The
+Markdown is rendered from the JSON alone, and the hand-written "Worker framework comparisons" section
+(hack/bench-compare.sh runs) is kept below it.
+"""
+import argparse
+import datetime
+import json
+import os
+import subprocess
+
+JSON_PATH = "docs/benchmarks.json"
+MD_PATH = "docs/benchmarks.md"
+KEPT_MARKER = "\n## Worker framework comparisons"
+
+
+def machine():
+    cpu = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    model = next((line.split(":", 1)[1].strip() for line in cpu.splitlines() if line.startswith("Model name:")), "?")
+    mem_kib = next(int(line.split()[1]) for line in open("/proc/meminfo") if line.startswith("MemTotal:"))
+    return {"cpu": model, "cores": os.cpu_count(), "memory_gib": round(mem_kib / 1024 / 1024),
+            "load_average": os.getloadavg()[0]}
+
+
+def fig(f, digits=1):
+    """A figure over rounds: median (min to max); a bare number as itself."""
+    if isinstance(f, dict):
+        return f"{f['median']:.{digits}f} ({f['min']:.{digits}f} to {f['max']:.{digits}f})"
+    return f"{f:.{digits}f}"
+
+
+def stamp(part):
+    m = part["machine"]
+    load = f", load average {m['load_average']:.1f} at the end of the run" if "load_average" in m else ""
+    return f"Measured {part['date']} on {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB{load}."
+
+
+def worker_section(w):
+    lines = ["## Worker: the Postgres queue", "", stamp(w), ""]
+    lines += [w.get("method", f"Method: {w['records']} no-op records per figure; see worker/bench/worker_bench.cpp."), ""]
+    lines += ["| concurrency | framework (records/s) | raw limit (records/s) | framework / raw |", "|---|---|---|---|"]
+    for t in w["throughput"]:
+        lines.append(f"| {t['concurrency']} | {fig(t['framework_per_s'], 0)} | {fig(t['raw_per_s'], 0)} | "
+                     f"{fig(t['ratio'], 2)} |")
+    lines += ["", "| wake-up | samples | p50 (ms) | p99 (ms) | max (ms) |", "|---|---|---|---|---|"]
+    for l in w["latency"]:
+        wake = "LISTEN/NOTIFY (polling every 1 s as fallback)" if l["notify"] else "polling only, every 100 ms"
+        lines.append(f"| {wake} | {l['samples']} | {fig(l['p50_ms'], 2)} | {fig(l['p99_ms'], 2)} | "
+                     f"{fig(l['max_ms'], 2)} |")
+    return lines + [""]
+
+
+def operator_section(op):
+    return [
+        "## Operator", "", stamp(op), "",
+        f"Method: {op['jobs']} WorkerJobs (replicas 0) created at once by {op['concurrency']} client threads in a "
+        "fresh namespace of the local cluster, the operator running as a process with "
+        f"--max-concurrent-reconciles={op['concurrency']}. Converged = every Deployment exists and every status "
+        "has caught up with its generation, both seen on watches of the benchmark's own. Latency: from the "
+        "create's response to the Deployment's ADDED event. The raw limit: the same WorkerJob creates, then the "
+        "two writes the operator makes for each (Deployment apply, status write) issued directly by a tight "
+        f"client with the same number of threads. Each figure is the median of {op.get('rounds', 1)} rounds with the min "
+        "and max in brackets; operator and raw rounds alternate within the run (the ratio is taken per round). A "
+        "wait that times out fails the benchmark.", "",
+        "| figure | operator | raw limit | operator / raw |", "|---|---|---|---|",
+        f"| time to converge (s) | {fig(op['operator_seconds_to_converge'])} | {fig(op['raw_seconds'])} | "
+        f"{fig(op['ratio_to_raw'], 2)} |",
+        f"| API requests | {fig(op['operator_api_requests'], 0)} (operator only) | {op['raw_api_requests']:.0f} | |",
+        f"| create-to-Deployment p50 (ms) | {fig(op['create_to_deployment_p50_ms'], 0)} | | |",
+        f"| create-to-Deployment p99 (ms) | {fig(op['create_to_deployment_p99_ms'], 0)} | | |",
+        f"| operator peak RSS (MiB) | {fig(op['operator_peak_rss_mib'])} | | |",
+        "",
+    ]
+
+
+SCALE_ROWS = [
+    ("seconds_to_converge", "time until every WorkerJob is Ready (s)", 1),
+    ("create_to_deployment_p50_ms", "create-to-Deployment p50 (ms)", 0),
+    ("create_to_deployment_p99_ms", "create-to-Deployment p99 (ms)", 0),
+    ("requests_per_workerjob", "API requests per WorkerJob until Ready", 2),
+    ("burst_peak_rss_mib", "peak RSS while taking the burst (MiB)", 1),
+    ("restart_peak_rss_mib", "peak RSS of a restarted operator, syncing (MiB)", 1),
+    ("steady_rss_mib", "steady RSS, idle (MiB)", 1),
+    ("idle_cpu_percent", "idle CPU over the idle window (% of a core)", 2),
+    ("idle_requests", "API requests over the idle window", 0),
+    ("steady_rss_mib_twice_the_pods", "steady RSS with two pods per WorkerJob (MiB)", 1),
+    ("rss_per_1000_pods_mib", "RSS per 1,000 more cached pods (MiB)", 2),
+]
+
+
+def scale_section(sc):
+    sizes = sc["sizes"]
+    lines = [
+        "## Operator at scale (make bench-scale)", "", stamp(sc), "",
+        "Method (tests/bench/operator_scale_bench.cpp, hack/bench-scale.sh): WorkerJobs with replicas 1 and a "
+        "config are created at once by "
+        f"{sc['concurrency']} client threads; their pods run on kwok's fake nodes (kwok built from its Go module), "
+        "so the operator's WorkerJob, Deployment, ConfigMap, ReplicaSet and Pod caches hold the real working set. "
+        "The time to Ready includes the controller manager, the scheduler and kwok, not the operator alone. Then a "
+        f"fresh operator is started on the converged namespace and left alone for {sc['idle_seconds']} s (steady "
+        "RSS, idle CPU, requests); then every WorkerJob is scaled to 2 replicas and another fresh operator "
+        "measured the same way: the difference in steady RSS, per 1,000 added pods, is the cost of a cached pod "
+        "(its ReplicaSet's status changes too). Each figure is the median of the rounds with the min and max in "
+        "brackets; a wait that times out fails the run.", "",
+        "| figure | " + " | ".join(f"{s['workerjobs']} WorkerJobs ({s['rounds']} round{'s' if s['rounds'] != 1 else ''})"
+                                  for s in sizes) + " |",
+        "|---|" + "---|" * len(sizes),
+    ]
+    for key, label, digits in SCALE_ROWS:
+        lines.append(f"| {label} | " + " | ".join(fig(s[key], digits) if key in s else "" for s in sizes) + " |")
+    last = sizes[-1].get("requests_by_verb_last_round", {})
+    if last:
+        verbs = ", ".join(f"{v} {n:.0f}" for v, n in last.items() if v != "total")
+        lines += ["", f"Requests of the {sizes[-1]['workerjobs']}-WorkerJob burst by verb (last round): {verbs}."]
+    return lines + [""]
+
+
+def main():
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--worker", help="worker_bench --json output")
+    p.add_argument("--operator", help="operator_bench --out output")
+    p.add_argument("--scale", help="operator_scale_bench --out output")
+    args = p.parse_args()
+    try:
+        report = json.load(open(JSON_PATH))
+    except FileNotFoundError:
+        report = {}
+    # An older report stamped the whole file once; keep its stamp on the parts it measured.
+    old_stamp = {"date": report.pop("date", "?"), "machine": report.pop("machine", None)}
+    today = {"date": datetime.date.today().isoformat(), "machine": machine()}
+    for name in ("worker", "operator", "scale"):
+        path = getattr(args, name)
+        if path:
+            report[name] = {**json.load(open(path)), **today}
+        elif name in report and "date" not in report[name]:
+            report[name].update(old_stamp)
+    json.dump(report, open(JSON_PATH, "w"), indent=2)
+
+    lines = ["# Benchmarks", "",
+             "Written by `make bench` (worker and operator) and `make bench-scale` (the operator at scale) from "
+             "`benchmarks.json`; each part says when and where it was measured. The machine is shared: compare "
+             "figures measured in the same run, read the ranges, and treat differences inside them as noise.", ""]
+    for name, render in (("worker", worker_section), ("operator", operator_section), ("scale", scale_section)):
+        if name in report and report[name].get("machine"):
+            lines += render(report[name])
+    try:
+        previous = open(MD_PATH).read()
+    except FileNotFoundError:
+        previous = ""
+    kept = previous[previous.index(KEPT_MARKER):] if KEPT_MARKER in previous else ""
+    open(MD_PATH, "w").write("\n".join(lines) + kept)
+
+
+if __name__ == "__main__":
+    main()

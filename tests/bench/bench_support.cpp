@@ -1,0 +1,142 @@
+#include "bench_support.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+#include <thread>
+
+#include "kube/object.h"
+
+namespace wo::bench {
+
+using web::json::value;
+
+double percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  const size_t i = std::min(v.size() - 1, static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1))));
+  return v[i];
+}
+
+value summary(std::vector<double> samples) {
+  value out = value::object(true);
+  value list = value::array();
+  for (size_t i = 0; i < samples.size(); ++i) list[i] = value::number(samples[i]);
+  std::sort(samples.begin(), samples.end());
+  const size_t n = samples.size();
+  if (n == 0) throw std::logic_error("summary of no samples");
+  out["median"] = value::number(n % 2 == 1 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2);
+  out["min"] = value::number(samples.front());
+  out["max"] = value::number(samples.back());
+  out["samples"] = list;
+  return out;
+}
+
+void parallel(int n, int threads, const std::function<void(int)>& f) {
+  std::atomic<int> next{0};
+  std::vector<std::thread> pool;
+  pool.reserve(static_cast<size_t>(threads));
+  for (int t = 0; t < threads; ++t) {
+    pool.emplace_back([&] {
+      for (int i; (i = next++) < n;) f(i);
+    });
+  }
+  for (auto& t : pool) t.join();
+}
+
+void Arrivals::record(const std::string& name) {
+  std::lock_guard l(mu_);
+  if (at_.emplace(name, BenchClock::now()).second) cv_.notify_all();
+}
+
+void Arrivals::wait_for(size_t count, const std::string& what) {
+  std::unique_lock l(mu_);
+  if (!cv_.wait_for(l, kWaitLimit, [&] { return at_.size() >= count; })) {
+    throw std::runtime_error(
+        "only " + std::to_string(at_.size()) + " of " + std::to_string(count) + " " + what + " within " +
+        std::to_string(std::chrono::duration_cast<std::chrono::minutes>(kWaitLimit).count()) + " min");
+  }
+}
+
+size_t Arrivals::size() const {
+  std::lock_guard l(mu_);
+  return at_.size();
+}
+
+std::map<std::string, BenchClock::time_point> Arrivals::snapshot() const {
+  std::lock_guard l(mu_);
+  return at_;
+}
+
+std::unique_ptr<kube::Informer> watch_arrivals(kube::Client& client, const kube::ResourceRef& resource,
+                                               const std::string& ns, Arrivals& arrivals,
+                                               std::function<bool(const value&)> counts) {
+  kube::ReflectorOptions ro;
+  ro.resource = resource;
+  ro.namespace_ = ns;
+  auto informer = std::make_unique<kube::Informer>(client, ro);
+  auto record = [&arrivals, counts = std::move(counts)](const kube::ObjectPtr& o) {
+    if (counts(*o)) arrivals.record(kube::meta_string(*o, "name"));
+  };
+  informer->add_handlers({record, [record](const kube::ObjectPtr&, const kube::ObjectPtr& o) { record(o); }, nullptr});
+  informer->start();
+  if (!informer->wait_for_sync(std::chrono::seconds(30))) {
+    throw std::runtime_error("the bench's own " + resource.plural + " watch did not sync within 30 s");
+  }
+  return informer;
+}
+
+std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_point>& started,
+                                 const std::map<std::string, BenchClock::time_point>& arrived) {
+  std::vector<double> out;
+  for (const auto& [name, t] : started) {
+    if (auto it = arrived.find(name); it != arrived.end()) {
+      out.push_back(std::chrono::duration<double, std::milli>(it->second - t).count());
+    }
+  }
+  return out;
+}
+
+void start_and_wait_ready(e2e::OperatorProcess& op, int health_port) {
+  op.start();
+  const std::string url = "http://127.0.0.1:" + std::to_string(health_port) + "/readyz";
+  if (!e2e::wait_until(
+          [&] {
+            return e2e::run({"curl", "-sf", url}).ok();
+          },
+          std::chrono::seconds(60), e2e::kPollInterval)) {
+    throw std::runtime_error("the operator was not ready within 60 s:\n" + op.log_tail());
+  }
+}
+
+ProcessSample sample_process(pid_t pid) {
+  const std::string dir = "/proc/" + std::to_string(pid);
+  ProcessSample s;
+  std::ifstream status(dir + "/status");
+  if (!status) throw std::runtime_error("process " + std::to_string(pid) + " is gone");
+  for (std::string line; std::getline(status, line);) {
+    if (line.rfind("VmRSS:", 0) == 0) s.rss_mib = std::stod(line.substr(6)) / 1024.0;
+    if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_mib = std::stod(line.substr(6)) / 1024.0;
+  }
+  // /proc/PID/stat: the command name (field 2) may hold spaces, so count fields after its closing ')';
+  // utime and stime are fields 14 and 15, in clock ticks.
+  std::ifstream stat_file(dir + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  const auto close = stat.rfind(')');
+  if (close == std::string::npos) throw std::runtime_error("cannot read " + dir + "/stat");
+  std::istringstream fields(stat.substr(close + 2));
+  std::string field;
+  double ticks = 0;
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i >= 14) ticks += std::stod(field);
+  }
+  s.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
+  return s;
+}
+
+}  // namespace wo::bench

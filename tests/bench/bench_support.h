@@ -1,0 +1,74 @@
+// What the operator benchmarks share: rounds and their summaries, a parallel burst of writes, names timed
+// by when a watch of the bench's own first showed them, and a process's memory and CPU read from /proc.
+#pragma once
+
+#include <cpprest/json.h>
+#include <sys/types.h>
+
+#include <chrono>
+#include <condition_variable>
+#include <functional>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "kube/client.h"
+#include "kube/informer.h"
+#include "support/cluster.h"
+
+namespace wo::bench {
+
+using BenchClock = std::chrono::steady_clock;
+
+// A wait this long fails the bench: it yields no figure.
+constexpr auto kWaitLimit = std::chrono::minutes(10);
+
+// The p-quantile (0..1) of v, nearest rank; 0 for no samples.
+double percentile(std::vector<double> v, double p);
+
+// A figure over the rounds as JSON: median, min, max, and the samples in round order.
+web::json::value summary(std::vector<double> samples);
+
+// Runs f(i) for i in [0, n) on `threads` threads.
+void parallel(int n, int threads, const std::function<void(int)>& f);
+
+// Names by the time a watch first showed them in the state counted (as ADDED, as converged, ...).
+class Arrivals {
+ public:
+  void record(const std::string& name);
+  // Waits until `count` names arrived; throws, naming `what`, when kWaitLimit passes first.
+  void wait_for(size_t count, const std::string& what);
+  size_t size() const;
+  std::map<std::string, BenchClock::time_point> snapshot() const;
+
+ private:
+  mutable std::mutex mu_;
+  std::condition_variable cv_;
+  std::map<std::string, BenchClock::time_point> at_;
+};
+
+// An informer of the bench's own on `resource` in ns, recording into `arrivals` each object `counts`
+// accepts; started and synced (throws when it does not sync within 30 s).
+std::unique_ptr<kube::Informer> watch_arrivals(kube::Client& client, const kube::ResourceRef& resource,
+                                               const std::string& ns, Arrivals& arrivals,
+                                               std::function<bool(const web::json::value&)> counts);
+
+// The milliseconds from each name's start to its arrival, for the names that arrived.
+std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_point>& started,
+                                 const std::map<std::string, BenchClock::time_point>& arrived);
+
+// Starts the operator and waits until its /readyz at health_port answers (its caches synced), so that
+// start-up is not part of a figure; throws with the operator's log when that takes over 60 s.
+void start_and_wait_ready(e2e::OperatorProcess& op, int health_port);
+
+// A process's memory and CPU time, from /proc/PID/status and /proc/PID/stat; throws when it is gone.
+struct ProcessSample {
+  double rss_mib = 0;       // VmRSS now
+  double peak_rss_mib = 0;  // VmHWM: the highest VmRSS so far
+  double cpu_seconds = 0;   // user + system
+};
+ProcessSample sample_process(pid_t pid);
+
+}  // namespace wo::bench
