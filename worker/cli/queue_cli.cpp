@@ -198,10 +198,13 @@ void print_stats(const Request& r, const wo::queue::QueueStats& st) {
   const std::string oldest = st.oldest_due_id ? std::to_string(*st.oldest_due_id) : "";
   if (r.json) {
     std::string out = "{\"table\": " + json_string(r.table->name()) + ", \"states\": {";
-    for (std::size_t i = 0; i < st.by_state.size(); ++i) {
-      out += (i ? ", " : "") + json_string(wo::queue::kStates[i]) + ": " + std::to_string(st.by_state[i]);
+    std::string capped;
+    for (std::size_t i = 0; i < st.states.count.size(); ++i) {
+      out += (i ? ", " : "") + json_string(wo::queue::kStates[i]) + ": " + std::to_string(st.states.count[i]);
+      if (st.states.capped[i]) capped += (capped.empty() ? "" : ", ") + json_string(wo::queue::kStates[i]);
     }
-    out += "}, \"due_now\": " + std::to_string(st.due_now) + ", \"lag_seconds\": " + seconds_text(st.lag_seconds) +
+    out += "}, \"capped_states\": [" + capped + "], \"count_cap\": " + std::to_string(wo::queue::kStateCountCap) +
+           ", \"due_now\": " + std::to_string(st.due_now) + ", \"lag_seconds\": " + seconds_text(st.lag_seconds) +
            ", \"oldest_due_id\": " + (oldest.empty() ? "null" : oldest) + ", \"finished\": {";
     for (std::size_t i = 0; i < st.finished.size(); ++i) {
       const auto& [minutes, tp] = st.finished[i];
@@ -212,8 +215,9 @@ void print_stats(const Request& r, const wo::queue::QueueStats& st) {
     return;
   }
   std::vector<std::vector<std::string>> rows = {{"table", r.table->name()}};
-  for (std::size_t i = 0; i < st.by_state.size(); ++i) {
-    rows.push_back({wo::queue::kStates[i], std::to_string(st.by_state[i])});
+  for (std::size_t i = 0; i < st.states.count.size(); ++i) {
+    // A capped count is a lower bound (wo::queue::state_counts).
+    rows.push_back({wo::queue::kStates[i], (st.states.capped[i] ? ">= " : "") + std::to_string(st.states.count[i])});
   }
   rows.push_back({"due now", std::to_string(st.due_now)});
   rows.push_back({"lag", seconds_text(st.lag_seconds) + "s"});

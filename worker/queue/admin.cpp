@@ -1,6 +1,7 @@
 #include "queue/admin.h"
 
 #include <algorithm>
+#include <stdexcept>
 
 #include "queue/store.h"
 
@@ -53,31 +54,89 @@ bool table_exists(pqxx::connection& conn, const QueueTable& table) {
   return tx.exec_params1("SELECT to_regclass($1) IS NOT NULL", table.quoted())[0].as<bool>();
 }
 
-QueueStats queue_stats(pqxx::connection& conn, const QueueTable& table) {
+StateCounts state_counts(pqxx::connection& conn, const QueueTable& table, int64_t cap) {
   const std::string t = table.quoted();
-  const std::string due = kDueSql;
-  std::string sql = "SELECT ";
-  for (const char* s : kStates) sql += "count(*) FILTER (WHERE state = '" + std::string(s) + "'), ";
-  sql += "count(*) FILTER (WHERE " + due + "), ";
-  QueueStats out;
-  for (const auto& [minutes, _] : out.finished) {
-    const std::string since = "finished_at >= now() - interval '" + std::to_string(minutes) + " minutes'";
-    sql += "count(*) FILTER (WHERE state = 'completed' AND " + since + "), ";
-    sql += "count(*) FILTER (WHERE state = 'failed' AND " + since + "), ";
+  // Each group in its index's order, so that the planner reads it through that index and stops at the limit.
+  struct Group {
+    const char* where;
+    const char* order;
+  };
+  static constexpr std::array<Group, 3> kGroups = {{
+      {kWaitingSql, "priority DESC, process_after, id"},
+      {"state = 'processing'", "last_heartbeat_at"},
+      {"state IN ('completed','failed','canceled')", "finished_at DESC"},
+  }};
+  std::string sql = "SELECT g, state, count(*) FROM (";
+  for (std::size_t i = 0; i < kGroups.size(); ++i) {
+    sql += std::string(i ? " UNION ALL " : "") + "(SELECT " + std::to_string(i) + " AS g, state FROM " + t +
+           " WHERE " + kGroups[i].where + " ORDER BY " + kGroups[i].order + " LIMIT $1)";
   }
-  sql += "(SELECT id FROM " + t + " WHERE " + due + " ORDER BY process_after, id LIMIT 1) FROM " + t;
-  pqxx::row row = [&] {
+  sql += ") s GROUP BY g, state";
+  pqxx::result r = [&] {
     pqxx::nontransaction tx(conn);
-    return tx.exec1(sql);
+    return tx.exec_params(sql, cap + 1);
   }();
-  int col = 0;
-  for (auto& count : out.by_state) count = row[col++].as<int64_t>();
-  out.due_now = row[col++].as<int64_t>();
-  for (auto& [_, tp] : out.finished) {
-    tp.completed = row[col++].as<int64_t>();
-    tp.failed = row[col++].as<int64_t>();
+  StateCounts out;
+  std::array<int64_t, kGroups.size()> group_total{};
+  std::array<int, kStates.size()> group_of{};
+  for (const auto& row : r) {
+    const auto state = row[1].as<std::string>();
+    const auto it = std::find(kStates.begin(), kStates.end(), state);
+    if (it == kStates.end()) throw std::runtime_error("table " + table.name() + " has an unknown state \"" + state + "\"");
+    const auto i = static_cast<std::size_t>(it - kStates.begin());
+    const int g = row[0].as<int>();
+    out.count[i] = row[2].as<int64_t>();
+    group_of[i] = g;
+    group_total[static_cast<std::size_t>(g)] += out.count[i];
   }
-  if (!row[col].is_null()) out.oldest_due_id = row[col].as<int64_t>();
+  for (std::size_t i = 0; i < kStates.size(); ++i) {
+    out.capped[i] = out.count[i] > 0 && group_total[static_cast<std::size_t>(group_of[i])] > cap;
+  }
+  return out;
+}
+
+std::array<Throughput, kThroughputMinutes> finished_per_minute(pqxx::connection& conn, const QueueTable& table) {
+  // The finished index's predicate and a range on its column. A record finished by a transaction that
+  // started after this statement's now() has a negative age: it counts in the last minute.
+  pqxx::result r = [&] {
+    pqxx::nontransaction tx(conn);
+    return tx.exec_params(
+        "SELECT greatest(floor(extract(epoch FROM now() - finished_at) / 60), 0)::int AS m,"
+        " count(*) FILTER (WHERE state = 'completed'), count(*) FILTER (WHERE state = 'failed')"
+        " FROM " +
+            table.quoted() +
+            " WHERE state IN ('completed','failed','canceled') AND finished_at > now() - $1 * interval '1 minute'"
+            " GROUP BY m",
+        kThroughputMinutes);
+  }();
+  std::array<Throughput, kThroughputMinutes> out{};
+  for (const auto& row : r) {
+    const int m = row[0].as<int>();
+    if (m < 0 || m >= kThroughputMinutes) continue;  // the edge of the range: now() - finished_at == 15 min
+    out[static_cast<std::size_t>(m)] = {row[1].as<int64_t>(), row[2].as<int64_t>()};
+  }
+  return out;
+}
+
+QueueStats queue_stats(pqxx::connection& conn, const QueueTable& table) {
+  QueueStats out;
+  out.states = state_counts(conn, table);
+  {
+    const std::string t = table.quoted();
+    pqxx::nontransaction tx(conn);
+    // Both read through the dequeue index (kDueSql implies its predicate), so only the backlog is read.
+    pqxx::row row = tx.exec1("SELECT (SELECT count(*) FROM " + t + " WHERE " + kDueSql + "), (SELECT id FROM " + t +
+                             " WHERE " + kDueSql + " ORDER BY process_after, id LIMIT 1)");
+    out.due_now = row[0].as<int64_t>();
+    if (!row[1].is_null()) out.oldest_due_id = row[1].as<int64_t>();
+  }
+  out.per_minute = finished_per_minute(conn, table);
+  for (auto& [minutes, tp] : out.finished) {
+    for (int i = 0; i < minutes && i < kThroughputMinutes; ++i) {
+      tp.completed += out.per_minute[static_cast<std::size_t>(i)].completed;
+      tp.failed += out.per_minute[static_cast<std::size_t>(i)].failed;
+    }
+  }
   out.lag_seconds = QueueStore::lag_seconds(conn, table);
   return out;
 }

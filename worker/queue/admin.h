@@ -35,16 +35,42 @@ struct Throughput {
   int64_t failed = 0;
 };
 
+// How many records are counted at most per group of states (see state_counts).
+inline constexpr int64_t kStateCountCap = 100000;
+
+// Records by state, with a bounded cost. The states fall in three groups, each read through its own
+// partial index (table.h's schema): waiting (queued, errored), processing, finished (completed, failed,
+// canceled). A group is read up to cap + 1 records, so one sample reads at most 3 * (cap + 1) index
+// entries and rows whatever the table holds: a table with millions of finished records costs the same as
+// one with cap. When a group holds at most cap records its counts are exact; beyond, its states are marked
+// capped and their counts are those among the cap + 1 records read (for finished states: the newest, by
+// finished_at), a lower bound. Exact counts of a huge table would be a sequential scan on every sample.
+struct StateCounts {
+  std::array<int64_t, kStates.size()> count{};  // in kStates' order
+  std::array<bool, kStates.size()> capped{};    // true: count is a lower bound (its group exceeds the cap)
+};
+StateCounts state_counts(pqxx::connection& conn, const QueueTable& table, int64_t cap = kStateCountCap);
+
+// Completed and failed records per minute of the last kThroughputMinutes, by finished_at (the whole table,
+// every worker): per_minute[0] is the last 60 seconds, per_minute[i] the records that finished i to i + 1
+// minutes ago. Read through the finished index's range of the last minutes: its cost grows with the
+// throughput of those minutes, never with the table's history.
+inline constexpr int kThroughputMinutes = 15;
+std::array<Throughput, kThroughputMinutes> finished_per_minute(pqxx::connection& conn, const QueueTable& table);
+
 struct QueueStats {
-  std::array<int64_t, kStates.size()> by_state{};  // counts, in kStates' order
-  int64_t due_now = 0;                             // waiting, process_after passed, no cancellation requested
-  double lag_seconds = 0;                          // QueueStore::lag_seconds
-  std::optional<int64_t> oldest_due_id;            // the record due the longest
-  // Records finished in the last 1, 5 and 15 minutes (by finished_at).
+  StateCounts states;                            // state_counts with kStateCountCap
+  int64_t due_now = 0;                           // waiting, process_after passed, no cancellation requested
+  double lag_seconds = 0;                        // QueueStore::lag_seconds
+  std::optional<int64_t> oldest_due_id;          // the record due the longest
+  std::array<Throughput, kThroughputMinutes> per_minute{};  // finished_per_minute
+  // Records finished in the last 1, 5 and 15 minutes: sums of per_minute.
   std::array<std::pair<int, Throughput>, 3> finished{{{1, {}}, {5, {}}, {15, {}}}};
 };
 
-// Counts every record once (a sequential scan; bounded by the statement timeout).
+// The numbers `worker queue stats` prints and the status page shows: state_counts, the due records
+// (through the dequeue index), the lag and finished_per_minute. Several statements, none of them a scan of
+// the finished records' history.
 QueueStats queue_stats(pqxx::connection& conn, const QueueTable& table);
 
 // One record as the listing shows it; timestamps are UTC, to the second ("" for NULL).

@@ -1,6 +1,7 @@
 #include "queue/dispatcher.h"
 
 #include "core/backoff.h"
+#include "queue/admin.h"
 #include "queue/schema.h"
 #include "wo/cli.h"
 #include "wo/log.h"
@@ -128,13 +129,29 @@ void Dispatcher::begin_stopping(Loop& loop, Clock::time_point deadline, Clock::t
                 {{"queue", p_.options.table}, {"running", static_cast<int64_t>(p_.held.running())}});
 }
 
+namespace {
+
+// The records by state and the depth (the waiting ones), from one bounded statement (state_counts).
+void sample_counts(QueueMetrics& m, pqxx::connection& conn, const QueueTable& table) {
+  const StateCounts counts = state_counts(conn, table);
+  int64_t waiting = 0;
+  for (std::size_t i = 0; i < kStates.size(); ++i) {
+    m.records[i]->set(static_cast<double>(counts.count[i]));
+    if (kStates[i] == std::string_view(kQueued) || kStates[i] == std::string_view(kErrored)) waiting += counts.count[i];
+  }
+  // Capped as before: the waiting group is read up to kStateCountCap + 1 records.
+  m.depth.set(static_cast<double>(std::min(waiting, kStateCountCap)));
+}
+
+}  // namespace
+
 // Samples the depth and the lag when due, and claims records for the free handlers when a claim is due.
 void Dispatcher::sample_and_claim(Loop& loop, int free, int running, Clock::time_point now) {
   QueueMetrics& m = p_.metrics;
   try {
     if (now >= loop.next_depth) {
       loop.next_depth = now + p_.options.depth_sample_interval;
-      m.depth.set(static_cast<double>(QueueStore::count_waiting(*loop.conn, p_.store.table(), 100000)));
+      sample_counts(m, *loop.conn, p_.store.table());
       m.lag.set(QueueStore::lag_seconds(*loop.conn, p_.store.table()));
     }
     if (loop.stopping || !claim_due(free, running, loop.want_claim, loop.free_since, loop.next_poll, now)) return;

@@ -27,6 +27,12 @@ QueueMetrics::QueueMetrics(metrics::Registry& r, const std::string& queue)
               .with({queue})),
       in_flight(r.gauge("worker_queue_in_flight", "Records this process holds", {"queue"}).with({queue})),
       connected(r.gauge("worker_queue_database_connected", "1 while the dispatcher has a connection", {"queue"})
-                    .with({queue})) {}
+                    .with({queue})) {
+  auto& family = r.gauge("worker_queue_records",
+                         "Records by state, sampled with the depth; each group of states (waiting, processing, "
+                         "finished) counted up to 100000, beyond which the value is a lower bound",
+                         {"queue", "state"});
+  for (std::size_t i = 0; i < kStates.size(); ++i) records[i] = &family.with({queue, kStates[i]});
+}
 
 }  // namespace wo::queue

@@ -321,12 +321,4 @@ double QueueStore::lag_seconds(pqxx::connection& conn, const QueueTable& table) 
       .as<double>();
 }
 
-int64_t QueueStore::count_waiting(pqxx::connection& conn, const QueueTable& table, int64_t cap) {
-  pqxx::nontransaction tx(conn);
-  return tx
-      .exec_params1("SELECT count(*) FROM (SELECT 1 FROM " + table.quoted() + " WHERE " + kWaitingSql + " LIMIT $1) w",
-                    cap)[0]
-      .as<int64_t>();
-}
-
 }  // namespace wo::queue

@@ -108,8 +108,6 @@ class QueueStore {
   // Deletes up to limit finished (completed, failed, canceled) records finished before retention ago.
   static int64_t delete_finished(pqxx::connection& conn, const QueueTable& table, std::chrono::milliseconds retention,
                                  int limit);
-  // Waiting records (queued or errored), counted up to cap: cheap on the partial dequeue index.
-  static int64_t count_waiting(pqxx::connection& conn, const QueueTable& table, int64_t cap);
   // The queue's lag: how long the oldest record that is due now (waiting, process_after passed, no
   // cancellation requested) has been due, in seconds; 0 when none is. One index probe per distinct
   // priority of the backlog (a loose scan of the dequeue index), whatever the backlog's size.

@@ -58,7 +58,8 @@ TEST(QueueAdminTest, StatsCountEveryStateTheDueRecordsAndRecentThroughput) {
   std::string dsn = queue_with_every_state();
   pqxx::connection c(dsn);
   QueueStats s = queue_stats(c, QueueTable("jobs"));
-  EXPECT_EQ(s.by_state, (std::array<int64_t, 6>{1, 1, 1, 2, 2, 1}));
+  EXPECT_EQ(s.states.count, (std::array<int64_t, 6>{1, 1, 1, 2, 2, 1}));
+  EXPECT_EQ(s.states.capped, (std::array<bool, 6>{}));
   EXPECT_EQ(s.due_now, 1) << "the errored record is not due for an hour";
   ASSERT_TRUE(s.oldest_due_id.has_value());
   EXPECT_EQ(*s.oldest_due_id, 1);
@@ -69,6 +70,49 @@ TEST(QueueAdminTest, StatsCountEveryStateTheDueRecordsAndRecentThroughput) {
   }
   EXPECT_TRUE(table_exists(c, QueueTable("jobs")));
   EXPECT_FALSE(table_exists(c, QueueTable("nope")));
+}
+
+// Each group of states is read up to the cap: a group over it is marked capped and counts only the
+// records read (for finished ones, the newest), while the other groups stay exact.
+TEST(QueueAdminTest, StateCountsAreExactUpToTheCapAndMarkedCappedBeyondIt) {
+  std::string dsn = queue_with_every_state();  // finished: 2 completed, 2 failed, 1 canceled
+  pqxx::connection c(dsn);
+  const QueueTable t("jobs");
+  StateCounts exact = state_counts(c, t, 5);
+  EXPECT_EQ(exact.count, (std::array<int64_t, 6>{1, 1, 1, 2, 2, 1}));
+  EXPECT_EQ(exact.capped, (std::array<bool, 6>{})) << "5 finished records, cap 5";
+
+  StateCounts capped = state_counts(c, t, 2);
+  EXPECT_EQ(capped.count[0], 1) << "queued: the waiting group (2) is within the cap";
+  EXPECT_EQ(capped.count[2], 1) << "errored";
+  EXPECT_FALSE(capped.capped[0]);
+  EXPECT_FALSE(capped.capped[1]) << "processing";
+  // The newest 3 finished records (cap + 1): the completed and failed ones finished now, then one of
+  // those finished 2 hours ago.
+  EXPECT_TRUE(capped.capped[3] && capped.capped[4]);
+  EXPECT_EQ(capped.count[3] + capped.count[4] + capped.count[5], 3);
+  EXPECT_GE(capped.count[3], 1);
+  EXPECT_GE(capped.count[4], 1);
+}
+
+TEST(QueueAdminTest, FinishedPerMinuteCountsByAgeInMinutes) {
+  std::string dsn = queue_with_every_state();
+  run_sql(dsn,
+          "INSERT INTO jobs (state, finished_at) VALUES ('completed', now() - interval '90 seconds'),"
+          " ('completed', now() - interval '14 minutes 30 seconds'), ('failed', now() - interval '16 minutes')");
+  pqxx::connection c(dsn);
+  auto per_minute = finished_per_minute(c, QueueTable("jobs"));
+  EXPECT_EQ(per_minute[0].completed, 1);
+  EXPECT_EQ(per_minute[0].failed, 1);
+  EXPECT_EQ(per_minute[1].completed, 1);
+  EXPECT_EQ(per_minute[14].completed, 1);
+  int64_t failed = 0;
+  for (const auto& m : per_minute) failed += m.failed;
+  EXPECT_EQ(failed, 1) << "the one finished 16 minutes ago is outside the window";
+  QueueStats s = queue_stats(c, QueueTable("jobs"));
+  EXPECT_EQ(s.finished[0].second.completed, 1);
+  EXPECT_EQ(s.finished[1].second.completed, 2);
+  EXPECT_EQ(s.finished[2].second.completed, 3);
 }
 
 TEST(QueueAdminTest, RetryPutsFailedAndCanceledRecordsBackDueNowAndNothingElse) {

@@ -187,6 +187,29 @@ TEST(QueueTest, ManyWorkersProcessEveryRecordExactlyOnce) {
   EXPECT_EQ(query_int(dsn, "SELECT count(*) FROM jobs WHERE num_failures + num_resets > 0"), 0);
 }
 
+// worker_queue_records is sampled with the depth, from the same state_counts as `worker queue stats`.
+TEST(QueueTest, RecordsByStateAreExportedWithTheDepth) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  enqueue_n(dsn, "jobs", 3);
+  run_sql(dsn, "INSERT INTO jobs (state, process_after) VALUES ('queued', now() + interval '1 hour')");
+  Worker w(dsn, fast_options("jobs"), [](const Record& r, const wo::worker::CancelToken&) {
+    if (r.id == 2) throw std::runtime_error("boom");
+  });
+  auto has = [&](const std::string& line) { return w.metrics().render().find(line + "\n") != std::string::npos; };
+  ASSERT_TRUE(wait_until(
+      [&] {
+        return has(R"(worker_queue_records{queue="jobs",state="completed"} 2)") &&
+               has(R"(worker_queue_records{queue="jobs",state="queued"} 1)");
+      },
+      seconds(30)))
+      << w.metrics().render();
+  EXPECT_TRUE(has(R"(worker_queue_records{queue="jobs",state="processing"} 0)"));
+  EXPECT_TRUE(has(R"(worker_queue_records{queue="jobs",state="canceled"} 0)"));
+  ASSERT_TRUE(wait_until([&] { return has(R"(worker_queue_depth{queue="jobs"} 1)"); }, seconds(30)))
+      << "the record due in an hour waits; the failing one too, until it fails for good";
+}
+
 TEST(QueueTest, ThrowingHandlerRetriesWithGrowingDelaysThenFailsAndNeverBlocksOthers) {
   std::string dsn = fresh_database();
   create_queue(dsn, "jobs");
