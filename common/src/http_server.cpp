@@ -28,12 +28,28 @@ namespace {
 constexpr auto kIdleTimeout = std::chrono::seconds(30);
 constexpr std::size_t kMaxRequestBytes = std::size_t{16} * 1024;
 
+// What the sessions serve: the handlers, and the thread and count of waiting requests of the blocking ones.
+struct Routes {
+  std::map<std::string, Handler> handlers;
+  std::map<std::string, Handler> blocking;
+  std::optional<asio::thread_pool> blocking_thread;
+  std::atomic<int> blocking_queued{0};
+};
+
+Response call(const Handler& handler, const Request& request) {
+  try {
+    return handler(request);
+  } catch (const std::exception& e) {
+    log::error("http handler failed", {{"path", request.path}, {"error", e.what()}});
+    return {500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
+  }
+}
+
 // One connection: read a request, answer it, repeat while the client keeps the connection alive.
 // Every read and write has a deadline, so a client that goes quiet cannot hold the server.
 class Session : public std::enable_shared_from_this<Session> {
  public:
-  Session(tcp::socket socket, const std::map<std::string, Handler>& handlers)
-      : stream_(std::move(socket)), handlers_(handlers) {}
+  Session(tcp::socket socket, Routes& routes) : stream_(std::move(socket)), routes_(routes) {}
 
   void start() { read(); }
 
@@ -61,29 +77,46 @@ class Session : public std::enable_shared_from_this<Session> {
     const auto q = target.find('?');
     request.path = std::string(target.substr(0, q));
     if (q != std::string_view::npos) request.query = std::string(target.substr(q + 1));
+    version_ = req.version();
+    keep_alive_ = req.keep_alive();
+    head_ = request.method == "HEAD";
 
-    Response response;
-    const auto it = handlers_.find(request.path);
-    if (it == handlers_.end()) {
-      response = {404, "text/plain; charset=utf-8", "not found\n"};
-    } else if (request.method != "GET" && request.method != "HEAD") {
-      response = {405, "text/plain; charset=utf-8", "method not allowed\n"};
+    const auto it = routes_.handlers.find(request.path);
+    const auto blocking = routes_.blocking.find(request.path);
+    if (it == routes_.handlers.end() && blocking == routes_.blocking.end()) {
+      write({404, "text/plain; charset=utf-8", "not found\n"});
+    } else if (request.method != "GET" && !head_) {
+      write({405, "text/plain; charset=utf-8", "method not allowed\n"});
+    } else if (it != routes_.handlers.end()) {
+      write(call(it->second, request));
     } else {
-      try {
-        response = it->second(request);
-      } catch (const std::exception& e) {
-        log::error("http handler failed", {{"path", request.path}, {"error", e.what()}});
-        response = {500, "text/plain; charset=utf-8", std::string("internal error: ") + e.what() + "\n"};
-      }
+      run_blocking(blocking->second, std::move(request));
     }
+  }
 
+  // On the blocking thread, then back on the server's thread to write the answer.
+  void run_blocking(const Handler& handler, Request request) {
+    if (routes_.blocking_queued.fetch_add(1) >= Server::kMaxBlockingQueued) {
+      routes_.blocking_queued.fetch_sub(1);
+      write({503, "text/plain; charset=utf-8", "busy: too many requests for " + request.path + "\n"});
+      return;
+    }
+    asio::post(*routes_.blocking_thread, [self = shared_from_this(), &handler, request = std::move(request)] {
+      Response response = call(handler, request);
+      self->routes_.blocking_queued.fetch_sub(1);
+      asio::post(self->stream_.get_executor(),
+                 [self, response = std::move(response)]() mutable { self->write(std::move(response)); });
+    });
+  }
+
+  void write(Response response) {
     auto res = std::make_shared<bhttp::response<bhttp::string_body>>();
-    res->version(req.version());
+    res->version(version_);
     res->result(static_cast<bhttp::status>(response.status));
     res->set(bhttp::field::content_type, response.content_type);
     res->set(bhttp::field::cache_control, "no-store");
-    res->keep_alive(req.keep_alive());
-    if (request.method != "HEAD") res->body() = std::move(response.body);
+    res->keep_alive(keep_alive_);
+    if (!head_) res->body() = std::move(response.body);
     res->prepare_payload();
     stream_.expires_after(kIdleTimeout);
     bhttp::async_write(stream_, *res, [self = shared_from_this(), res](beast::error_code wec, std::size_t) {
@@ -99,7 +132,10 @@ class Session : public std::enable_shared_from_this<Session> {
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
   std::optional<bhttp::request_parser<bhttp::string_body>> parser_;
-  const std::map<std::string, Handler>& handlers_;
+  Routes& routes_;
+  unsigned version_ = 11;
+  bool keep_alive_ = false;
+  bool head_ = false;
 };
 
 }  // namespace
@@ -122,7 +158,7 @@ std::pair<std::string, uint16_t> parse_listen_address(std::string_view address) 
 
 struct Server::Impl {
   std::string address;
-  std::map<std::string, Handler> handlers;
+  Routes routes;
   asio::io_context io{1};
   std::optional<tcp::acceptor> acceptor;
   std::jthread thread;  // runs io; stop() ends io.run() and joins it
@@ -134,7 +170,7 @@ struct Server::Impl {
   void accept() {
     acceptor->async_accept([this](beast::error_code ec, tcp::socket socket) {
       if (ec == asio::error::operation_aborted || !acceptor->is_open()) return;
-      if (!ec) std::make_shared<Session>(std::move(socket), handlers)->start();
+      if (!ec) std::make_shared<Session>(std::move(socket), routes)->start();
       accept();
     });
   }
@@ -152,7 +188,14 @@ Server::~Server() {
 void Server::handle(std::string path, Handler handler) {
   std::lock_guard lock(impl_->mu);
   if (impl_->started) throw std::logic_error("http::Server::handle called after start()");
-  impl_->handlers[std::move(path)] = std::move(handler);
+  impl_->routes.handlers[std::move(path)] = std::move(handler);
+}
+
+void Server::handle_blocking(std::string path, Handler handler) {
+  std::lock_guard lock(impl_->mu);
+  if (impl_->started) throw std::logic_error("http::Server::handle_blocking called after start()");
+  if (!impl_->routes.blocking_thread) impl_->routes.blocking_thread.emplace(1);
+  impl_->routes.blocking[std::move(path)] = std::move(handler);
 }
 
 void Server::start() {
@@ -194,6 +237,13 @@ void Server::stop() {
     impl->io.stop();
   });
   if (impl_->thread.joinable()) impl_->thread.join();
+  // A running blocking handler finishes (its answer is posted to the stopped loop and dropped); queued
+  // ones never start.
+  if (impl_->routes.blocking_thread) {
+    impl_->routes.blocking_thread->stop();
+    impl_->routes.blocking_thread->join();
+    impl_->routes.blocking_thread.reset();  // drops the abandoned requests' sessions while io still exists
+  }
 }
 
 uint16_t Server::port() const {

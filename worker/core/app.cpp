@@ -12,6 +12,7 @@
 #include "core/identity.h"
 #include "core/registry.h"
 #include "core/routine.h"
+#include "core/status_page.h"
 #include "wo/cli.h"
 #include "wo/health.h"
 #include "wo/http_server.h"
@@ -48,7 +49,7 @@ void declare_flags(wo::cli::FlagSet& flags) {
   flags.add_bool("list-jobs", "", false, "print each job's name and one-line description, then exit");
   flags.add_string("describe-job", "", "", "print a job's description and configuration keys, then exit");
   declare_config_flag(flags);
-  flags.add_string("http-addr", "WORKER_HTTP_ADDR", ":8080", "listen address for /healthz, /readyz and /metrics");
+  flags.add_string("http-addr", "WORKER_HTTP_ADDR", ":8080", "listen address for /healthz, /readyz, /metrics and the status page at /");
   flags.add_duration("shutdown-timeout", "WORKER_SHUTDOWN_TIMEOUT", std::chrono::seconds(25),
                      "on SIGTERM, time to finish running handlers and hand the rest back");
   declare_database_flags(flags);
@@ -129,7 +130,7 @@ bool print_jobs(const wo::cli::FlagSet& flags) {
 // Builds every selected job's routines into runner (validating each job's configuration) and returns
 // the worker's id.
 std::string build_jobs(const std::vector<const JobDefinition*>& jobs, const wo::cli::FlagSet& flags,
-                       metrics::Registry& metrics, RoutineRunner& runner) {
+                       metrics::Registry& metrics, RoutineRunner& runner, StatusPage& status_page) {
   YAML::Node root = load_config(flags);
   std::string worker_id = new_worker_id();
   const std::string host = hostname();
@@ -145,6 +146,7 @@ std::string build_jobs(const std::vector<const JobDefinition*>& jobs, const wo::
     ctx.worker_id = worker_id;
     ctx.hostname = host;
     ctx.termination_log = flags.get_string("termination-log");
+    ctx.status_page = &status_page;
     try {
       for (auto& r : j->build(ctx)) runner.add(std::move(r));
     } catch (const std::exception& e) {
@@ -201,10 +203,13 @@ int run(const wo::cli::FlagSet& flags, wo::process::ShutdownSignal& shutdown, st
   metrics::register_build_info(metrics, "worker", kVersion, commit);
   health::Checks checks;
   RoutineRunner runner(metrics, checks);
-  const std::string worker_id = build_jobs(jobs, flags, metrics, runner);
+  StatusPage status_page;  // before the server, which serves it
+  const std::string worker_id = build_jobs(jobs, flags, metrics, runner, status_page);
 
   http::Server server(flags.get_string("http-addr"));
   health::serve_endpoints(server, &checks, &metrics);
+  // It reads the database: off the thread that answers probes and scrapes.
+  server.handle_blocking("/", [&status_page](const http::Request&) { return status_page.serve(); });
   try {
     server.start();
   } catch (const std::exception& e) {

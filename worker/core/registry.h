@@ -18,6 +18,7 @@
 
 #include "core/database.h"
 #include "core/routine.h"
+#include "core/status_page.h"
 #include "wo/metrics.h"
 
 namespace wo::worker {
@@ -31,6 +32,7 @@ struct JobContext {
   std::string worker_id;  // a fresh UUID per process: the owner written into claimed records
   std::string hostname;
   std::string termination_log;  // where fatal messages go (--termination-log)
+  StatusPage* status_page = nullptr;  // where a job adds its section of the status page at / (null: none)
 };
 
 struct JobDefinition {

@@ -1,6 +1,7 @@
 #include "queue/queue_job.h"
 
 #include "queue/maintenance.h"
+#include "queue/status_section.h"
 
 namespace wo::queue {
 
@@ -12,6 +13,7 @@ std::vector<std::unique_ptr<wo::worker::Routine>> queue_job_routines(const wo::w
                                               QueueWorkerIdentity{ctx.job, ctx.worker_id, ctx.hostname}, *ctx.metrics));
   if (options.resetter) out.push_back(make_resetter(options, ctx.database, *ctx.metrics, true));
   if (options.janitor) out.push_back(make_janitor(options, ctx.database, *ctx.metrics, true));
+  add_queue_status_section(ctx, QueueTable(options.table));
   return out;
 }
 

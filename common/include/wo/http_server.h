@@ -39,8 +39,14 @@ class Server {
   Server(const Server&) = delete;
   Server& operator=(const Server&) = delete;
 
-  // Registers a handler for an exact path. Call before start(). Unknown paths get 404.
+  // Registers a handler for an exact path. Call before start(). Unknown paths get 404. The handler runs on
+  // the server's one thread, so it must answer at once (probes, scrapes).
   void handle(std::string path, Handler handler);
+  // The same for a handler that may block (e.g. on a database): it runs on a thread of its own, one
+  // request at a time, so the other paths keep answering meanwhile. Beyond kMaxBlockingQueued waiting
+  // requests the server answers 503 at once. stop() waits for a running one.
+  void handle_blocking(std::string path, Handler handler);
+  static constexpr int kMaxBlockingQueued = 8;
   // Binds and starts serving on a background thread; throws std::runtime_error when the address is taken.
   void start();
   // Stops accepting and joins the thread. Idempotent; also called by the destructor.
