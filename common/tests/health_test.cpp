@@ -7,6 +7,8 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <future>
+#include <thread>
 
 namespace wo::health {
 namespace {
@@ -59,6 +61,30 @@ TEST(Health, EndpointsReportChecksAndMetrics) {
   EXPECT_NE(metrics.find("processed_total 4"), std::string::npos) << metrics;
   EXPECT_NE(get(port, "/nope").find("404"), std::string::npos);
   server.stop();
+  server.stop();
+}
+
+// A blocking handler (the status page waiting on a database) never holds up probes and scrapes.
+TEST(Health, ABlockingHandlerNeverDelaysTheOtherPaths) {
+  Checks checks;
+  checks.add_liveness("routines", [] { return std::string(); });
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  http::Server server("127.0.0.1:0");
+  serve_endpoints(server, &checks, nullptr);
+  server.handle_blocking("/", [released](const http::Request&) {
+    released.wait();
+    return http::Response{200, "text/html; charset=utf-8", "page"};
+  });
+  server.start();
+  const uint16_t port = server.port();
+  auto page = std::async(std::launch::async, [port] { return get(port, "/"); });
+  EXPECT_EQ(page.wait_for(std::chrono::milliseconds(200)), std::future_status::timeout) << "the page waits";
+  EXPECT_NE(get(port, "/healthz").find("200 OK"), std::string::npos) << "while /healthz answers";
+  release.set_value();
+  const std::string body = page.get();
+  EXPECT_NE(body.find("200 OK"), std::string::npos) << body;
+  EXPECT_NE(body.find("page"), std::string::npos) << body;
   server.stop();
 }
 
