@@ -49,7 +49,8 @@ void declare_flags(wo::cli::FlagSet& flags) {
   flags.add_bool("list-jobs", "", false, "print each job's name and one-line description, then exit");
   flags.add_string("describe-job", "", "", "print a job's description and configuration keys, then exit");
   declare_config_flag(flags);
-  flags.add_string("http-addr", "WORKER_HTTP_ADDR", ":8080", "listen address for /healthz, /readyz, /metrics and the status page at /");
+  flags.add_string("http-addr", "WORKER_HTTP_ADDR", ":8080",
+                   "listen address for /healthz, /readyz, /metrics and the status page at /");
   flags.add_duration("shutdown-timeout", "WORKER_SHUTDOWN_TIMEOUT", std::chrono::seconds(25),
                      "on SIGTERM, time to finish running handlers and hand the rest back");
   declare_database_flags(flags);

@@ -31,7 +31,7 @@ struct JobContext {
   metrics::Registry* metrics = nullptr;
   std::string worker_id;  // a fresh UUID per process: the owner written into claimed records
   std::string hostname;
-  std::string termination_log;  // where fatal messages go (--termination-log)
+  std::string termination_log;        // where fatal messages go (--termination-log)
   StatusPage* status_page = nullptr;  // where a job adds its section of the status page at / (null: none)
 };
 

@@ -46,7 +46,8 @@ http::Response StatusPage::serve() const {
 std::string render_status_page(const std::vector<std::string>& sections, const std::string& generated_at) {
   std::string out = head("worker status", true);
   out += "<h1>worker status</h1>\n<p class=\"note\">Read-only; generated " + html::escape(generated_at) +
-         ", reloads every " + std::to_string(kStatusRefreshSeconds) + " s. Metrics: <a href=\"/metrics\">/metrics</a>.</p>\n";
+         ", reloads every " + std::to_string(kStatusRefreshSeconds) +
+         " s. Metrics: <a href=\"/metrics\">/metrics</a>.</p>\n";
   if (sections.empty()) out += "<p>No job of this worker shows a status here (no queue job runs).</p>\n";
   for (const auto& s : sections) out += s;
   return out + "</body>\n</html>\n";

@@ -68,8 +68,8 @@ StateCounts state_counts(pqxx::connection& conn, const QueueTable& table, int64_
   }};
   std::string sql = "SELECT g, state, count(*) FROM (";
   for (std::size_t i = 0; i < kGroups.size(); ++i) {
-    sql += std::string(i ? " UNION ALL " : "") + "(SELECT " + std::to_string(i) + " AS g, state FROM " + t +
-           " WHERE " + kGroups[i].where + " ORDER BY " + kGroups[i].order + " LIMIT $1)";
+    sql += std::string(i ? " UNION ALL " : "") + "(SELECT " + std::to_string(i) + " AS g, state FROM " + t + " WHERE " +
+           kGroups[i].where + " ORDER BY " + kGroups[i].order + " LIMIT $1)";
   }
   sql += ") s GROUP BY g, state";
   pqxx::result r = [&] {
@@ -82,7 +82,8 @@ StateCounts state_counts(pqxx::connection& conn, const QueueTable& table, int64_
   for (const auto& row : r) {
     const auto state = row[1].as<std::string>();
     const auto it = std::find(kStates.begin(), kStates.end(), state);
-    if (it == kStates.end()) throw std::runtime_error("table " + table.name() + " has an unknown state \"" + state + "\"");
+    if (it == kStates.end())
+      throw std::runtime_error("table " + table.name() + " has an unknown state \"" + state + "\"");
     const auto i = static_cast<std::size_t>(it - kStates.begin());
     const int g = row[0].as<int>();
     out.count[i] = row[2].as<int64_t>();

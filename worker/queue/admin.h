@@ -59,10 +59,10 @@ inline constexpr int kThroughputMinutes = 15;
 std::array<Throughput, kThroughputMinutes> finished_per_minute(pqxx::connection& conn, const QueueTable& table);
 
 struct QueueStats {
-  StateCounts states;                            // state_counts with kStateCountCap
-  int64_t due_now = 0;                           // waiting, process_after passed, no cancellation requested
-  double lag_seconds = 0;                        // QueueStore::lag_seconds
-  std::optional<int64_t> oldest_due_id;          // the record due the longest
+  StateCounts states;                                       // state_counts with kStateCountCap
+  int64_t due_now = 0;                                      // waiting, process_after passed, no cancellation requested
+  double lag_seconds = 0;                                   // QueueStore::lag_seconds
+  std::optional<int64_t> oldest_due_id;                     // the record due the longest
   std::array<Throughput, kThroughputMinutes> per_minute{};  // finished_per_minute
   // Records finished in the last 1, 5 and 15 minutes: sums of per_minute.
   std::array<std::pair<int, Throughput>, 3> finished{{{1, {}}, {5, {}}, {15, {}}}};

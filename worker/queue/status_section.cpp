@@ -27,8 +27,7 @@ std::string states_table(const StateCounts& counts) {
     const std::string state = kStates[i];
     out += "<tr><td>" + state + "</td><td class=\"n\" data-state=\"" + state + "\"" +
            (counts.capped[i] ? " data-capped=\"true\"" : "") + ">" + std::to_string(counts.count[i]) + "</td><td>" +
-           (counts.capped[i] ? "at least (counted up to " + std::to_string(kStateCountCap) + ")" : "") +
-           "</td></tr>\n";
+           (counts.capped[i] ? "at least (counted up to " + std::to_string(kStateCountCap) + ")" : "") + "</td></tr>\n";
   }
   return out + "</table>\n";
 }
