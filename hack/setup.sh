@@ -19,6 +19,8 @@ packages=(
   containerd runc containernetworking-plugins iptables conntrack buildah debootstrap
   # the tests' JSON and YAML tooling (jq; yq extracts the alert rules for promtool)
   jq yq
+  # the status page's browser tests (headless, local and e2e) and hack/status-page-screenshot.sh
+  chromium
 )
 
 missing=()
