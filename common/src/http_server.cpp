@@ -32,7 +32,7 @@ constexpr std::size_t kMaxRequestBytes = std::size_t{16} * 1024;
 struct Routes {
   std::map<std::string, Handler> handlers;
   std::map<std::string, Handler> blocking;
-  std::optional<asio::thread_pool> blocking_thread;
+  std::unique_ptr<asio::thread_pool> blocking_thread;  // created by the first handle_blocking()
   std::atomic<int> blocking_queued{0};
 };
 
@@ -194,7 +194,7 @@ void Server::handle(std::string path, Handler handler) {
 void Server::handle_blocking(std::string path, Handler handler) {
   std::lock_guard lock(impl_->mu);
   if (impl_->started) throw std::logic_error("http::Server::handle_blocking called after start()");
-  if (!impl_->routes.blocking_thread) impl_->routes.blocking_thread.emplace(1);
+  if (!impl_->routes.blocking_thread) impl_->routes.blocking_thread = std::make_unique<asio::thread_pool>(1);
   impl_->routes.blocking[std::move(path)] = std::move(handler);
 }
 

@@ -358,6 +358,7 @@ int run(int argc, const char* const argv[], std::string_view commit) {
   declare_flags(flags);
   std::vector<std::string> args = with_long_output_flag(argc - 1, argv + 1);
   std::vector<const char*> ptrs;
+  ptrs.reserve(args.size());
   for (const auto& a : args) ptrs.push_back(a.c_str());
   try {
     flags.parse(static_cast<int>(ptrs.size()), ptrs.data());

@@ -215,10 +215,10 @@ std::vector<int64_t> purge_records(pqxx::connection& conn, const QueueTable& tab
   std::vector<int64_t> ids;
   for (;;) {
     pqxx::nontransaction tx(conn);
-    std::vector<int64_t> batch =
-        ids_of(tx.exec_params("DELETE FROM " + t + " WHERE id IN (" + matching_ids(table, finished, "LIMIT $4") +
-                                  ") AND state IN (" + finished + ") RETURNING id",
-                              p.id, p.state, p.older_ms, batch_size));
+    std::string sql = "DELETE FROM " + t + " WHERE id IN (";
+    sql += matching_ids(table, finished, "LIMIT $4");
+    sql += ") AND state IN (" + finished + ") RETURNING id";
+    std::vector<int64_t> batch = ids_of(tx.exec_params(sql, p.id, p.state, p.older_ms, batch_size));
     ids.insert(ids.end(), batch.begin(), batch.end());
     if (static_cast<int>(batch.size()) < batch_size) break;
   }

@@ -25,9 +25,14 @@ std::string states_table(const StateCounts& counts) {
   std::string out = "<table class=\"states\">\n<tr><th>state</th><th>records</th><th>note</th></tr>\n";
   for (std::size_t i = 0; i < kStates.size(); ++i) {
     const std::string state = kStates[i];
-    out += "<tr><td>" + state + "</td><td class=\"n\" data-state=\"" + state + "\"" +
-           (counts.capped[i] ? " data-capped=\"true\"" : "") + ">" + std::to_string(counts.count[i]) + "</td><td>" +
-           (counts.capped[i] ? "at least (counted up to " + std::to_string(kStateCountCap) + ")" : "") + "</td></tr>\n";
+    const std::string note = counts.capped[i] ? "at least (counted up to " + std::to_string(kStateCountCap) + ")" : "";
+    out += "<tr><td>";
+    out += state;
+    out += "</td><td class=\"n\" data-state=\"";
+    out += state;
+    out += "\"";
+    out += counts.capped[i] ? " data-capped=\"true\"" : "";
+    out += ">" + std::to_string(counts.count[i]) + "</td><td>" + note + "</td></tr>\n";
   }
   return out + "</table>\n";
 }

@@ -47,7 +47,7 @@ wo::subprocess::Result run(const std::string& program, std::vector<std::string> 
   cmd.argv = std::move(argv);
   cmd.env = std::move(env);
   cmd.merge_stderr = false;
-  cmd.output_limit = 4 * 1024 * 1024;
+  cmd.output_limit = std::size_t{4} * 1024 * 1024;
   cmd.deadline = std::chrono::steady_clock::now() + seconds(60);
   return wo::subprocess::run(cmd);
 }

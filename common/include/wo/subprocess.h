@@ -18,7 +18,7 @@ struct Command {
   std::vector<std::string> argv;  // argv[0] as the command names itself
   std::vector<std::string> env;   // "NAME=value": the whole environment, nothing of the caller's inherited
   std::string input;              // written to stdin, which is then closed
-  std::size_t output_limit = 64 * 1024;
+  std::size_t output_limit = std::size_t{64} * 1024;
   bool merge_stderr = true;  // stderr into `output`; else captured apart into `error_output`
   std::chrono::steady_clock::time_point deadline = std::chrono::steady_clock::time_point::max();
   std::chrono::milliseconds kill_grace{2000};
