@@ -11,6 +11,9 @@
 # pods must run a worker image that has the status page (after hack/images.sh, restart them with
 # kubectl -n campaigns rollout restart deploy/campaigns-reconciler): this test only reads.
 #
+# UserStory.TheStatusPageOfARealPodShowsWhatQueueStatsSays (make test) runs it on a WorkerJob of its own,
+# with NAMESPACE and WORKERJOB set.
+#
 # Environment: KUBECONFIG (default .cluster/kubeconfig), KUBECTL (default build/k8s/bin/kubectl),
 # NAMESPACE (campaigns), WORKERJOB (campaigns-reconciler), LOCAL_PORT (0: a free one), SLACK, LAG_SLACK.
 set -euo pipefail

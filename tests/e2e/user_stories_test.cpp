@@ -145,6 +145,21 @@ TEST_F(UserStory, ATeamAppliesAWorkerJobAndSeesItsRecordsProcessed) {
   wait_processed_more_than("orders", first);
 }
 
+// The on-call engineer's first look at a job: its status page, on a real worker pod through kubectl
+// port-forward, in headless Chromium, shows the counts by state and the lag that `kubectl exec
+// deploy/NAME -- worker queue stats -o json` gives, and plain `worker queue stats` prints a table in the
+// pod. tests/e2e/status_page_test.sh does the comparing (it also runs against make demo's jobs by hand).
+TEST_F(UserStory, TheStatusPageOfARealPodShowsWhatQueueStatsSays) {
+  apply(demo_job("inspected"));
+  wait_ready("inspected");
+  wait_processed_more_than("inspected", 0);
+  const auto r = run({"env", "NAMESPACE=" + ns(), "WORKERJOB=inspected", "KUBECTL=" + kubectl_path(),
+                      source_dir() + "/tests/e2e/status_page_test.sh"});
+  if (r.exit_code == 77) GTEST_SKIP() << r.out << r.err;
+  EXPECT_TRUE(r.ok()) << "tests/e2e/status_page_test.sh exited " << r.exit_code << ":\n" << r.out << r.err;
+  std::cout << r.out;
+}
+
 // The metric names the alerts and the dashboard use (manifests/monitoring/) that the project's binaries
 // export; kube_* series come from kube-state-metrics and are not ours to check.
 std::set<std::string> monitored_metric_names() {
