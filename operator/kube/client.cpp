@@ -394,6 +394,20 @@ std::pair<std::string, std::string> item_type(const value& page, const ResourceR
 
 }  // namespace
 
+std::vector<value> take_items(value& page, const ResourceRef& r) {
+  std::vector<value> out;
+  if (!page.is_object() || !page.has_field("items") || !page.at("items").is_array()) return out;
+  const auto [kind, api_version] = item_type(page, r);
+  auto& items = page.at("items").as_array();
+  out.reserve(items.size());
+  for (auto& item : items) {
+    if (item.is_object() && !item.has_field("apiVersion")) item["apiVersion"] = value::string(api_version);
+    if (item.is_object() && !item.has_field("kind") && !kind.empty()) item["kind"] = value::string(kind);
+    out.push_back(std::move(item));
+  }
+  return out;
+}
+
 value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
   if (o.limit <= 0) o.limit = 500;
   value items = value::array();
@@ -414,14 +428,7 @@ value Client::list(const ResourceRef& r, const std::string& ns, ListOptions o) {
       n = 0;
       continue;
     }
-    if (page.has_field("items") && page.at("items").is_array()) {
-      const auto [kind, api_version] = item_type(page, r);
-      for (auto& item : page.at("items").as_array()) {
-        if (!item.has_field("apiVersion")) item["apiVersion"] = value::string(api_version);
-        if (!item.has_field("kind") && !kind.empty()) item["kind"] = value::string(kind);
-        items[n++] = std::move(item);
-      }
-    }
+    for (auto& item : take_items(page, r)) items[n++] = std::move(item);
     const value meta = page.has_field("metadata") ? page.at("metadata") : value::object();
     rv = meta.has_field("resourceVersion") ? meta.at("resourceVersion").as_string() : "";
     o.continue_token =

@@ -193,6 +193,11 @@ class Client {
   metrics::Family<metrics::Histogram>* durations_ = nullptr;
 };
 
+// A list page's items, taken out of it, each given kind and apiVersion as a get or a watch event has
+// them (the server states them once, on the list, and leaves them out of the items; r's stand in when
+// the page lacks them too).
+std::vector<web::json::value> take_items(web::json::value& page, const ResourceRef& r);
+
 // A new object's metadata helpers, used across the client, informers and controllers.
 std::string meta_string(const web::json::value& object, const char* field);  // metadata.<field> or ""
 // "namespace/name", or "name" for cluster-scoped objects (client-go's MetaNamespaceKeyFunc).

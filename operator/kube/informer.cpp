@@ -14,13 +14,16 @@ using web::json::value;
 struct Informer::NamespaceWatch final : ReflectorSink {
   NamespaceWatch(Informer& owner, Client& client, ReflectorOptions options)
       : owner(owner), namespace_(options.namespace_), reflector(client, std::move(options), *this) {}
-  void replace(std::vector<value> items, const std::string&) override { owner.replace(*this, std::move(items)); }
+  void begin_list() override { owner.begin_list(*this); }
+  void list_page(std::vector<value> items) override { owner.list_page(*this, std::move(items)); }
+  void end_list(const std::string&) override { owner.end_list(*this); }
   void apply(const WatchEvent& event) override { owner.apply(event); }
 
   Informer& owner;
   std::string namespace_;
   Reflector reflector;
-  bool listed = false;  // under owner.dispatch_mu_
+  bool listed = false;          // under owner.dispatch_mu_
+  std::set<std::string> seen;   // keys the list under way has named so far (under owner.dispatch_mu_)
   std::jthread thread;
 };
 
@@ -107,12 +110,22 @@ void Informer::dispatch_delete(const ObjectPtr& o) {
   }
 }
 
-void Informer::replace(NamespaceWatch& from, std::vector<value> items) {
+ObjectPtr Informer::keep(value object) const {
+  value kept = lean(std::move(object));
+  if (options_.transform) kept = options_.transform(std::move(kept));
+  return std::make_shared<const value>(std::move(kept));
+}
+
+void Informer::begin_list(NamespaceWatch& from) {
   std::lock_guard dispatching(dispatch_mu_);
-  std::set<std::string> present;
+  from.seen.clear();  // a list that failed midway named objects that a new list must name again
+}
+
+void Informer::list_page(NamespaceWatch& from, std::vector<value> items) {
+  std::lock_guard dispatching(dispatch_mu_);
   for (auto& item : items) {
-    auto obj = std::make_shared<const value>(lean(std::move(item)));
-    present.insert(object_key(*obj));
+    ObjectPtr obj = keep(std::move(item));
+    from.seen.insert(object_key(*obj));
     ObjectPtr old = store_.upsert(obj);
     if (!old) {
       dispatch_add(obj);
@@ -120,12 +133,17 @@ void Informer::replace(NamespaceWatch& from, std::vector<value> items) {
       dispatch_update(old, obj);
     }
   }
+}
+
+void Informer::end_list(NamespaceWatch& from) {
+  std::lock_guard dispatching(dispatch_mu_);
   // Only this list's namespace was listed: the other namespaces' objects stay.
   const std::string prefix = from.namespace_.empty() ? "" : from.namespace_ + "/";
   for (const auto& key : store_.keys()) {
-    if (present.count(key) != 0 || key.compare(0, prefix.size(), prefix) != 0) continue;
+    if (from.seen.count(key) != 0 || key.compare(0, prefix.size(), prefix) != 0) continue;
     if (ObjectPtr gone = store_.erase(key)) dispatch_delete(gone);
   }
+  from.seen.clear();
   if (!std::exchange(from.listed, true)) ++listed_;
   if (listed_ == watches_.size() && !synced_.exchange(true)) {
     std::lock_guard lock(sync_mu_);
@@ -135,7 +153,7 @@ void Informer::replace(NamespaceWatch& from, std::vector<value> items) {
 
 void Informer::apply(const WatchEvent& event) {
   std::lock_guard dispatching(dispatch_mu_);
-  auto obj = std::make_shared<const value>(lean(event.object));
+  ObjectPtr obj = keep(event.object);
   if (event.type == "DELETED") {
     store_.erase(object_key(*obj));
     dispatch_delete(obj);  // the final state the server sent, even if the cache had missed the object

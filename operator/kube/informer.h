@@ -1,6 +1,9 @@
 // An informer: a Reflector (list + watch, on its own thread) feeding an indexed Store of lean objects
 // and calling event handlers. The client-go shape, minus resync (use RequeueAfter for periodic work).
 //
+// Each object is stored lean (store.h) and, when options.transform is set, as that transform leaves it:
+// a controller's projection of what it reads, so that a cache of Pods is not a cache of pod specs.
+//
 // Given a list of namespaces, it runs one Reflector per namespace into the one store (a multi-namespace
 // cache, for an operator whose RBAC is Roles in those namespaces only): nothing is listed or watched
 // cluster-wide, a relist of one namespace replaces only that namespace's objects, and the informer has
@@ -65,8 +68,14 @@ class Informer {
  private:
   struct NamespaceWatch;  // one reflector, its namespace and its thread
 
-  // From the reflectors' threads; dispatch_mu_ keeps handlers to one event at a time.
-  void replace(NamespaceWatch& from, std::vector<web::json::value> items);
+  // What the store keeps of an object: lean(), then options_.transform.
+  ObjectPtr keep(web::json::value object) const;
+  // From the reflectors' threads; dispatch_mu_ keeps handlers to one event at a time. A list's pages are
+  // stored as they arrive (an add or an update each); its end removes the namespace's objects no page
+  // named (a delete each) and counts the namespace as listed.
+  void begin_list(NamespaceWatch& from);
+  void list_page(NamespaceWatch& from, std::vector<web::json::value> items);
+  void end_list(NamespaceWatch& from);
   void apply(const WatchEvent& event);
   void dispatch_add(const ObjectPtr& o);
   void dispatch_update(const ObjectPtr& old_object, const ObjectPtr& new_object);

@@ -51,4 +51,21 @@ std::string group_of(std::string_view api_version) {
   return slash == std::string_view::npos ? std::string() : std::string(api_version.substr(0, slash));
 }
 
+value project(const value& object, const value& shape) {
+  if (!shape.is_object()) return object;  // true: the whole field
+  if (object.is_array()) {
+    value out = value::array(object.size());
+    for (size_t i = 0; i < object.size(); ++i) out[i] = project(object.at(i), shape);
+    return out;
+  }
+  if (!object.is_object()) return object;
+  value out = value::object();
+  const auto& fields = object.as_object();
+  for (const auto& [key, sub_shape] : shape.as_object()) {
+    const auto it = fields.find(key);
+    if (it != fields.end()) out[key] = project(it->second, sub_shape);
+  }
+  return out;
+}
+
 }  // namespace wo::kube

@@ -34,4 +34,12 @@ std::optional<OwnerReference> controller_of(const web::json::value& object);
 // The API group of an apiVersion: "apps" of "apps/v1", "" of "v1".
 std::string group_of(std::string_view api_version);
 
+// A copy of object holding only the fields `shape` names, for caches that keep what their controller
+// reads and nothing else. shape mirrors the object: `true` keeps the whole field, an object keeps the
+// fields it names in turn, and applied to an array it keeps those fields of every element. Fields the
+// object lacks stay absent; a field whose value is not of the shape's kind (a string where the shape
+// expects an object) is kept whole, so that nothing a reader might check is silently turned into
+// something else.
+web::json::value project(const web::json::value& object, const web::json::value& shape);
+
 }  // namespace wo::kube

@@ -1,5 +1,6 @@
 #include "watch.h"
 
+#include "object.h"
 #include "wo/log.h"
 
 namespace wo::kube {
@@ -128,23 +129,37 @@ void Reflector::set_last_error(std::optional<ListWatchError> error) {
   last_error_ = std::move(error);
 }
 
-void Reflector::list_and_replace() {
+void Reflector::list_into_sink() {
   ListOptions lo;
   lo.label_selector = options_.label_selector;
   lo.field_selector = options_.field_selector;
-  lo.limit = options_.page_size;
+  lo.limit = options_.page_size > 0 ? options_.page_size : 500;
   lo.resource_version = "";  // a consistent read: after a 410 the watch cache may be behind
-  value list = client_.list(options_.resource, options_.namespace_, lo);
-  // Client::list gives the items kind and apiVersion, as watch events have them: a cached object looks
-  // the same however it arrived (a desired object compared with a listed one would otherwise differ until
-  // the next watch event for it, which a no-op apply never causes).
-  std::vector<value> items;
-  for (auto& item : list.at("items").as_array()) items.push_back(std::move(item));
-  const std::string rv = list.at("metadata").at("resourceVersion").as_string();
+  sink_.begin_list();
+  std::string rv;
+  size_t items = 0;
+  size_t pages = 0;
+  // Page by page: each page goes to the sink (which keeps its lean copies) and is freed before the next
+  // is asked for. A continue token that expired (410, after ~5 min) or any other failure ends the list
+  // here, unfinished: run() relists from the start after its backoff, and the sink, never told the list
+  // ended, removes nothing meanwhile.
+  do {
+    value page = client_.list_page(options_.resource, options_.namespace_, lo);
+    std::vector<value> page_items = take_items(page, options_.resource);
+    const value* meta = page.has_field("metadata") ? &page.at("metadata") : nullptr;
+    rv = meta != nullptr ? nested_string(*meta, {"resourceVersion"}) : "";
+    lo.continue_token = meta != nullptr ? nested_string(*meta, {"continue"}) : "";
+    items += page_items.size();
+    ++pages;
+    sink_.list_page(std::move(page_items));
+  } while (!lo.continue_token.empty());
+  if (rv.empty()) throw TransportError("list " + what_ + ": the list has no metadata.resourceVersion");
   lists_++;
-  wo::log::debug("listed",
-                 {{"resource", what_}, {"items", static_cast<long long>(items.size())}, {"resourceVersion", rv}});
-  sink_.replace(std::move(items), rv);
+  wo::log::debug("listed", {{"resource", what_},
+                            {"items", static_cast<long long>(items)},
+                            {"pages", static_cast<long long>(pages)},
+                            {"resourceVersion", rv}});
+  sink_.end_list(rv);
   set_resource_version(rv);
   set_last_error(std::nullopt);
   relist_ = false;
@@ -213,7 +228,7 @@ void Reflector::run(std::stop_token stop) {
   Backoff backoff(options_.initial_backoff, options_.max_backoff);
   while (!stop.stop_requested()) {
     try {
-      if (relist_) list_and_replace();
+      if (relist_) list_into_sink();
       const auto opened = std::chrono::steady_clock::now();
       const int events = watch_once(cts.get_token());
       const bool short_watch = events == 0 && std::chrono::steady_clock::now() - opened < kShortWatch;

@@ -79,15 +79,25 @@ class Backoff {
   std::mt19937_64 rng_{std::random_device{}()};
 };
 
-// What a Reflector feeds.
+// What a Reflector feeds. A (re)list arrives page by page, so that neither the reflector nor its sink
+// ever holds a whole list besides what the sink keeps: begin_list(), list_page() for each page as it
+// arrives, then end_list() once the last page is in. Only then is the list complete, and objects the
+// sink had that no page named are gone. A list that fails midway (a network error, a continue token
+// that expired) ends without end_list(); the next list begins with begin_list() again.
 class ReflectorSink {
  public:
   virtual ~ReflectorSink() = default;
-  // The complete current set after a (re)list; objects missing from it were deleted.
-  virtual void replace(std::vector<web::json::value> items, const std::string& resource_version) = 0;
+  virtual void begin_list() = 0;
+  // One page's items, each carrying kind and apiVersion (as a watch event's object does).
+  virtual void list_page(std::vector<web::json::value> items) = 0;
+  virtual void end_list(const std::string& resource_version) = 0;
   // ADDED, MODIFIED or DELETED.
   virtual void apply(const WatchEvent& event) = 0;
 };
+
+// What an informer keeps of each object, applied after lean() and before the object is stored and
+// handed to event handlers: a projection to the fields its controller reads (kube::project).
+using ObjectTransform = std::function<web::json::value(web::json::value)>;
 
 struct ReflectorOptions {
   ResourceRef resource;
@@ -101,6 +111,8 @@ struct ReflectorOptions {
   std::string start_resource_version;
   std::chrono::milliseconds initial_backoff{800};
   std::chrono::milliseconds max_backoff{30000};
+  // For an Informer: what it keeps of each object (see ObjectTransform); empty keeps the lean object.
+  ObjectTransform transform;
 };
 
 // Why the last list or watch failed: the server's answer (code, reason) or no answer at all (code 0).
@@ -125,7 +137,8 @@ class Reflector {
   std::optional<ListWatchError> last_error() const;
 
  private:
-  void list_and_replace();
+  // Lists page by page into the sink; throws (ApiError, TransportError) when a page fails.
+  void list_into_sink();
   // Returns when the watch ended, with the number of events it delivered; sets relist_ on 410/Expired.
   int watch_once(const pplx::cancellation_token& cancel);
   void set_resource_version(const std::string& rv);

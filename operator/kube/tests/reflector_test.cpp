@@ -53,7 +53,9 @@ class MisbehavingApi {
 
 class NullSink : public ReflectorSink {
  public:
-  void replace(std::vector<web::json::value>, const std::string&) override {}
+  void begin_list() override {}
+  void list_page(std::vector<web::json::value>) override {}
+  void end_list(const std::string&) override {}
   void apply(const WatchEvent&) override {}
 };
 
