@@ -25,6 +25,7 @@
 #include "wo/process.h"
 #include "wo/process_metrics.h"
 #include "wo/version.h"
+#include "workerjob/cache.h"
 #include "workerjob/controller.h"
 #include "workerjob/status_metrics.h"
 
@@ -125,17 +126,21 @@ struct Informers {
 
 Informers add_informers(wo::runtime::Manager& manager, const std::vector<std::string>& namespaces) {
   namespace wj = wo::workerjob;
-  auto informer_for = [&](const wo::kube::ResourceRef& resource, std::string_view selector) -> wo::kube::Informer& {
+  // Each cache keeps what the controller reads of its kind (workerjob/cache.h); WorkerJobs whole.
+  auto informer_for = [&](const wo::kube::ResourceRef& resource, std::string_view selector,
+                          wo::kube::ObjectTransform transform) -> wo::kube::Informer& {
     wo::kube::ReflectorOptions o;
     o.resource = resource;
     o.label_selector = std::string(selector);
+    o.transform = std::move(transform);
     return manager.add_informer(o, namespaces);
   };
-  Informers informers{informer_for(wj::workerjobs_resource(), ""),
-                      informer_for(wj::deployments_resource(), wj::kManagedBySelector),
-                      informer_for(wj::configmaps_resource(), wj::kManagedBySelector),
-                      informer_for(wj::replicasets_resource(), wj::kManagedBySelector),
-                      informer_for(wj::pods_resource(), wj::kManagedBySelector)};
+  Informers informers{
+      informer_for(wj::workerjobs_resource(), "", nullptr),
+      informer_for(wj::deployments_resource(), wj::kManagedBySelector, wj::deployment_projection()),
+      informer_for(wj::configmaps_resource(), wj::kManagedBySelector, wj::configmap_projection()),
+      informer_for(wj::replicasets_resource(), wj::kManagedBySelector, wj::replicaset_projection()),
+      informer_for(wj::pods_resource(), wj::kManagedBySelector, wj::pod_projection())};
   informers.replicasets.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
   informers.pods.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
   return informers;
