@@ -114,8 +114,9 @@ wo::runtime::ManagerOptions manager_options(const wo::cli::FlagSet& flags, wo::m
   return o;
 }
 
-// The informers the WorkerJob controller reads from (the manager owns them): WorkerJobs, and the objects
-// the operator made for them, found by its managed-by label.
+// The informers the WorkerJob controller reads from (the manager owns them): WorkerJobs; every Deployment
+// and ConfigMap of the watched namespaces (others' as stubs: a name taken by someone else is found in the
+// cache, without a GET); the ReplicaSets and Pods the operator's Deployments made, by its managed-by label.
 struct Informers {
   wo::kube::Informer& workerjobs;
   wo::kube::Informer& deployments;
@@ -137,8 +138,8 @@ Informers add_informers(wo::runtime::Manager& manager, const std::vector<std::st
   };
   Informers informers{
       informer_for(wj::workerjobs_resource(), "", nullptr),
-      informer_for(wj::deployments_resource(), wj::kManagedBySelector, wj::deployment_projection()),
-      informer_for(wj::configmaps_resource(), wj::kManagedBySelector, wj::configmap_projection()),
+      informer_for(wj::deployments_resource(), "", wj::deployment_projection()),
+      informer_for(wj::configmaps_resource(), "", wj::configmap_projection()),
       informer_for(wj::replicasets_resource(), wj::kManagedBySelector, wj::replicaset_projection()),
       informer_for(wj::pods_resource(), wj::kManagedBySelector, wj::pod_projection())};
   informers.replicasets.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());

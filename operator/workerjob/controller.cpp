@@ -100,17 +100,11 @@ WorkerJobReconciler::WorkerJobReconciler(kube::Client& client, Caches caches, ru
                                          RenderOptions options)
     : client_(client), caches_(caches), events_(events), options_(std::move(options)) {}
 
-value WorkerJobReconciler::live_object(const kube::ResourceRef& resource, const kube::Store& cache,
-                                       const std::string& ns, const std::string& name) {
+value WorkerJobReconciler::live_object(const kube::Store& cache, const std::string& ns, const std::string& name) {
+  // The Deployment and ConfigMap caches hold every object of the watched namespaces, someone else's as a
+  // stub (cache.h): one that is not there does not exist, as far as the informer has seen. No GET.
   if (const auto cached = cache.get(ns + "/" + name)) return *cached;
-  // Not in the cache: either absent, or present without our label (someone else's object, or ours
-  // with the label edited away). Only the API server can tell.
-  try {
-    return client_.get(resource, ns, name);
-  } catch (const kube::ApiError& e) {
-    if (e.is_not_found()) return value::null();
-    throw;
-  }
+  return value::null();
 }
 
 std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::ResourceRef& resource,
@@ -193,14 +187,14 @@ WorkerJobReconciler::Applied WorkerJobReconciler::apply_desired(const api::Worke
   const std::string& uid = job.metadata.uid;
   const std::string cm_name = config_map_name(name);
 
-  const value live_deployment = live_object(deployments_resource(), caches_.deployments, ns, name);
+  const value live_deployment = live_object(caches_.deployments, ns, name);
   if (!live_deployment.is_null() && !owned_by(live_deployment, uid)) {
     return {value::null(), Problem{"NameConflict", "Deployment " + ns + "/" + name +
                                                        " exists and is not controlled by this WorkerJob; "
                                                        "rename the WorkerJob or remove the Deployment"}};
   }
   if (desired.config_map) {
-    const value live_cm = live_object(configmaps_resource(), caches_.configmaps, ns, cm_name);
+    const value live_cm = live_object(caches_.configmaps, ns, cm_name);
     if (!live_cm.is_null() && !owned_by(live_cm, uid)) {
       return {live_deployment, Problem{"NameConflict", "ConfigMap " + ns + "/" + cm_name +
                                                            " exists and is not controlled by this WorkerJob; "
@@ -228,8 +222,8 @@ WorkerJobReconciler::Applied WorkerJobReconciler::apply_desired(const api::Worke
     }
   }
 
-  // spec.config removed: the ConfigMap goes too (after the Deployment stopped mounting it). Only the
-  // cache is asked: the operator's own ConfigMaps carry the label its informer selects on.
+  // spec.config removed: the ConfigMap goes too (after the Deployment stopped mounting it), if this
+  // WorkerJob controls it (the cache holds every ConfigMap, with its owners).
   if (!desired.config_map) {
     const auto stale = caches_.configmaps.get(ns + "/" + cm_name);
     if (stale && owned_by(*stale, uid)) {

@@ -29,7 +29,9 @@ const kube::ResourceRef& configmaps_resource();
 const kube::ResourceRef& replicasets_resource();
 const kube::ResourceRef& pods_resource();
 
-// The label every object (and pod) the operator creates carries; informers select on it.
+// The label every object (and pod) the operator creates carries; the ReplicaSet and Pod informers
+// select on it. The Deployment and ConfigMap informers do not: they see every object, so that a name
+// taken by someone else is found in the cache (cache.h).
 inline constexpr std::string_view kManagedBySelector = "app.kubernetes.io/managed-by=worker-operator";
 // ReplicaSets and pods are indexed by the uid of their controller (kube::index_by_controller_owner_uid):
 // a WorkerJob's pods are those of the ReplicaSets of its Deployment. Labels alone would let anyone's pod
@@ -41,8 +43,8 @@ std::vector<std::string> workerjob_key_from_labels(const web::json::value& objec
 
 struct Caches {
   const kube::Store& workerjobs;
-  const kube::Store& deployments;
-  const kube::Store& configmaps;
+  const kube::Store& deployments;  // every Deployment, others' as stubs (deployment_projection)
+  const kube::Store& configmaps;   // every ConfigMap, others' as stubs (configmap_projection)
   const kube::Store& replicasets;  // indexed under kByControllerIndex
   const kube::Store& pods;         // indexed under kByControllerIndex
 };
@@ -73,9 +75,9 @@ class WorkerJobReconciler : public runtime::Reconciler {
   std::optional<Problem> apply_if_needed(const kube::ResourceRef& resource, const api::WorkerJob& job,
                                          const web::json::value& live, const web::json::value& desired,
                                          const std::string& name, AppliedObject& out);
-  // The live object of that name: from the cache, else from the API server (null when absent).
-  web::json::value live_object(const kube::ResourceRef& resource, const kube::Store& cache, const std::string& ns,
-                               const std::string& name);
+  // The live object of that name from the cache (null when absent): whole when the operator manages it,
+  // a stub of its identity and owners otherwise (cache.h).
+  static web::json::value live_object(const kube::Store& cache, const std::string& ns, const std::string& name);
   // The pods of the Deployment's ReplicaSets, from the caches.
   std::vector<web::json::value> pods_of(const web::json::value& deployment) const;
   void write_status(const api::WorkerJob& job, const web::json::value& raw, const api::WorkerJobStatus& status);

@@ -1,0 +1,157 @@
+// The reconciler against an API server of the test's own, with caches filled by hand: which requests a
+// WorkerJob costs. A new WorkerJob costs an apply and no GET (the Deployment and ConfigMap caches hold
+// every object, others' as stubs), and a name taken by someone else is still found, in the cache.
+#include <gtest/gtest.h>
+
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "fake_api_server.h"
+#include "kube/object.h"
+#include "workerjob/cache.h"
+#include "workerjob/controller.h"
+
+namespace wo::workerjob {
+namespace {
+
+using web::http::http_request;
+using web::http::methods;
+using web::http::status_codes;
+using web::json::value;
+
+// Answers applies with the applied object (given a uid and resourceVersion), status patches and Event
+// writes with an empty object, and anything else (a GET) with 404; records every request.
+class RecordingApi {
+ public:
+  explicit RecordingApi(kube::testing::Pki& pki) : server_(pki, [this](const http_request& rq) { answer(rq); }) {}
+  kube::Config config() const { return server_.config(); }
+  // "GET /apis/apps/v1/namespaces/ns/deployments/name", with the body for PATCHes.
+  std::vector<std::string> requests() const {
+    std::lock_guard lock(mu_);
+    return requests_;
+  }
+  bool any(const std::string& prefix) const {
+    for (const auto& r : requests()) {
+      if (r.rfind(prefix, 0) == 0) return true;
+    }
+    return false;
+  }
+
+ private:
+  void answer(const http_request& rq) {
+    http_request copy = rq;  // extract_string() is not const; the copy shares the message
+    const std::string body = copy.extract_string(true).get();  // true: an apply-patch+yaml body too
+    const std::string path = rq.request_uri().path();
+    {
+      std::lock_guard lock(mu_);
+      requests_.push_back(rq.method() + " " + path + (body.empty() ? "" : " " + body));
+    }
+    if (rq.method() == methods::PATCH && path.find("/status") == std::string::npos && path.find("/events") == std::string::npos) {
+      value applied = value::parse(body);
+      applied["metadata"]["uid"] = value::string("uid-of-" + kube::meta_string(applied, "name"));
+      applied["metadata"]["resourceVersion"] = value::string("2");
+      rq.reply(status_codes::OK, applied);
+    } else if (rq.method() == methods::PATCH || rq.method() == methods::POST) {
+      rq.reply(status_codes::OK, value::object());
+    } else {
+      rq.reply(status_codes::NotFound, kube::testing::status(404, "NotFound", "not found"));
+    }
+  }
+
+  mutable std::mutex mu_;
+  std::vector<std::string> requests_;
+  kube::testing::FakeApiServer server_;  // last: it calls answer() until it is closed
+};
+
+value workerjob(bool with_config = false) {
+  return value::parse(std::string(R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob",
+    "metadata":{"name":"rec","namespace":"campaigns","uid":"u1","generation":1,"resourceVersion":"10"},
+    "spec":{"job":"campaigns.reconciler","replicas":1)") +
+                      (with_config ? R"(,"config":{"batch":5}})" : "}") + "}");
+}
+
+// A Deployment or ConfigMap of someone else, as the cache keeps it.
+value foreign(const std::string& kind, const std::string& name) {
+  const value raw = value::parse(R"({"apiVersion":"v1","kind":")" + kind + R"(","metadata":{"name":")" + name +
+                                 R"(","namespace":"campaigns","uid":"theirs","resourceVersion":"3",
+      "labels":{"app":"theirs"}},"spec":{"replicas":2},"data":{"k":"v"}})");
+  return kind == "Deployment" ? deployment_projection()(raw) : configmap_projection()(raw);
+}
+
+class Reconciler : public ::testing::Test {
+ protected:
+  Reconciler() {
+    replicasets.add_index(std::string(kByControllerIndex), kube::index_by_controller_owner_uid());
+    pods.add_index(std::string(kByControllerIndex), kube::index_by_controller_owner_uid());
+  }
+  void reconcile() {
+    runtime::EventRecorder events(client);
+    WorkerJobReconciler reconciler(client, {workerjobs, deployments, configmaps, replicasets, pods}, events,
+                                   RenderOptions{"worker:1"});
+    reconciler.reconcile({"campaigns", "rec"}, {});
+    events.stop();
+  }
+  void cache(kube::Store& store, const value& object) { store.upsert(std::make_shared<const value>(object)); }
+
+  kube::testing::TempDir dir;
+  kube::testing::Pki pki{dir};
+  RecordingApi api{pki};
+  kube::Client client{api.config()};
+  kube::Store workerjobs, deployments, configmaps, replicasets, pods;
+};
+
+TEST_F(Reconciler, ANewWorkerJobCostsAnApplyAndNoGet) {
+  cache(workerjobs, workerjob(true));
+  reconcile();
+  EXPECT_TRUE(api.any("PATCH /api/v1/namespaces/campaigns/configmaps/rec-config"));
+  EXPECT_TRUE(api.any("PATCH /apis/apps/v1/namespaces/campaigns/deployments/rec"));
+  EXPECT_FALSE(api.any("GET ")) << ::testing::PrintToString(api.requests());
+}
+
+TEST_F(Reconciler, AForeignDeploymentInTheCacheIsANameConflict) {
+  cache(workerjobs, workerjob());
+  cache(deployments, foreign("Deployment", "rec"));
+  reconcile();
+  EXPECT_FALSE(api.any("PATCH /apis/apps/v1/namespaces/campaigns/deployments/rec"));
+  EXPECT_FALSE(api.any("GET "));
+  bool conflict = false;
+  for (const auto& r : api.requests()) {
+    if (r.rfind("PATCH /apis/worker.dev/v1alpha1/namespaces/campaigns/workerjobs/rec/status", 0) == 0) {
+      conflict = r.find("NameConflict") != std::string::npos;
+    }
+  }
+  EXPECT_TRUE(conflict) << ::testing::PrintToString(api.requests());
+}
+
+TEST_F(Reconciler, AForeignConfigMapInTheCacheIsANameConflict) {
+  cache(workerjobs, workerjob(true));
+  cache(configmaps, foreign("ConfigMap", "rec-config"));
+  reconcile();
+  EXPECT_FALSE(api.any("PATCH /api/v1/namespaces/campaigns/configmaps/rec-config"));
+  EXPECT_FALSE(api.any("PATCH /apis/apps/v1/namespaces/campaigns/deployments/rec"));
+  EXPECT_FALSE(api.any("GET "));
+}
+
+// The operator's Deployment with its managed-by label edited away is still in the cache whole (its
+// controller is the WorkerJob), and applied again: the apply puts the label back.
+TEST_F(Reconciler, AnOwnedDeploymentWhoseLabelWasRemovedIsAppliedAgain) {
+  const value job = workerjob();
+  cache(workerjobs, job);
+  const auto parsed = api::parse_workerjob(job);
+  ASSERT_TRUE(parsed.ok()) << parsed.error_text();
+  const auto rendered = render(*parsed.value, RenderOptions{"worker:1"});
+  ASSERT_TRUE(rendered.ok()) << rendered.error_text();
+  value live = rendered.value->deployment;
+  live["metadata"]["uid"] = value::string("d-1");
+  live["metadata"]["resourceVersion"] = value::string("7");
+  live["metadata"]["labels"].erase("app.kubernetes.io/managed-by");
+  cache(deployments, deployment_projection()(live));
+  reconcile();
+  EXPECT_TRUE(api.any("PATCH /apis/apps/v1/namespaces/campaigns/deployments/rec"))
+      << ::testing::PrintToString(api.requests());
+  EXPECT_FALSE(api.any("GET "));
+}
+
+}  // namespace
+}  // namespace wo::workerjob
