@@ -136,12 +136,11 @@ Informers add_informers(wo::runtime::Manager& manager, const std::vector<std::st
     o.transform = std::move(transform);
     return manager.add_informer(o, namespaces);
   };
-  Informers informers{
-      informer_for(wj::workerjobs_resource(), "", nullptr),
-      informer_for(wj::deployments_resource(), "", wj::deployment_projection()),
-      informer_for(wj::configmaps_resource(), "", wj::configmap_projection()),
-      informer_for(wj::replicasets_resource(), wj::kManagedBySelector, wj::replicaset_projection()),
-      informer_for(wj::pods_resource(), wj::kManagedBySelector, wj::pod_projection())};
+  Informers informers{informer_for(wj::workerjobs_resource(), "", nullptr),
+                      informer_for(wj::deployments_resource(), "", wj::deployment_projection()),
+                      informer_for(wj::configmaps_resource(), "", wj::configmap_projection()),
+                      informer_for(wj::replicasets_resource(), wj::kManagedBySelector, wj::replicaset_projection()),
+                      informer_for(wj::pods_resource(), wj::kManagedBySelector, wj::pod_projection())};
   informers.replicasets.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
   informers.pods.add_index(std::string(wj::kByControllerIndex), wo::kube::index_by_controller_owner_uid());
   return informers;

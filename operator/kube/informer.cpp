@@ -22,8 +22,8 @@ struct Informer::NamespaceWatch final : ReflectorSink {
   Informer& owner;
   std::string namespace_;
   Reflector reflector;
-  bool listed = false;          // under owner.dispatch_mu_
-  std::set<std::string> seen;   // keys the list under way has named so far (under owner.dispatch_mu_)
+  bool listed = false;         // under owner.dispatch_mu_
+  std::set<std::string> seen;  // keys the list under way has named so far (under owner.dispatch_mu_)
   std::jthread thread;
 };
 

@@ -44,7 +44,8 @@ value full_pod(const std::string& name, const std::string& container_status, con
                     {"type":"PodScheduled","status":"True","lastTransitionTime":"2026-11-28T03:00:00Z"}],
       "initContainerStatuses":[{"name":"init","image":"worker:1","imageID":"sha256:1","ready":true,"restartCount":0,
         "state":{"terminated":{"reason":"Completed","exitCode":0,"finishedAt":"2026-11-28T03:00:02Z","containerID":"c://0"}}}],
-      "containerStatuses":[)" + container_status + "]}}");
+      "containerStatuses":[)" +
+                           container_status + "]}}");
   const value extra = value::parse(extra_status);
   for (const auto& [key, v] : extra.as_object()) pod["status"][key] = v;
   return pod;
@@ -82,13 +83,15 @@ std::vector<value> failing_pods() {
           "lastState":{"terminated":{"reason":"Error","exitCode":1,"finishedAt":"2026-11-28T03:00:00Z",
             "message":"panic: something"}}})"),
       full_pod("pull", R"({"name":"worker","state":{"waiting":{"reason":"ErrImagePull","message":"not found"}}})"),
-      full_pod("config-error",
-               R"({"name":"worker","state":{"waiting":{"reason":"CreateContainerConfigError","message":"no secret"}}})"),
+      full_pod(
+          "config-error",
+          R"({"name":"worker","state":{"waiting":{"reason":"CreateContainerConfigError","message":"no secret"}}})"),
       full_pod("unschedulable", R"({"name":"worker","state":{"waiting":{"reason":"ContainerCreating"}}})",
                R"({"phase":"Pending","conditions":[{"type":"PodScheduled","status":"False","reason":"Unschedulable",
                    "message":"0/1 nodes: Insufficient memory","lastTransitionTime":"2026-11-28T03:59:00Z"}]})"),
-      full_pod("init-crash", R"({"name":"worker","state":{"waiting":{"reason":"PodInitializing"}}})",
-               R"({"initContainerStatuses":[{"name":"init","restartCount":2,"state":{"waiting":{"reason":"CrashLoopBackOff"}},
+      full_pod(
+          "init-crash", R"({"name":"worker","state":{"waiting":{"reason":"PodInitializing"}}})",
+          R"({"initContainerStatuses":[{"name":"init","restartCount":2,"state":{"waiting":{"reason":"CrashLoopBackOff"}},
                    "lastState":{"terminated":{"reason":"Error","exitCode":3,"finishedAt":"2026-11-28T03:59:30Z"}}}]})"),
       full_pod("old-failure", R"({"name":"worker","restartCount":1,"state":{"running":{}},
           "lastState":{"terminated":{"reason":"Error","exitCode":1,"finishedAt":"2026-11-28T02:00:00Z"}}})"),

@@ -47,7 +47,8 @@ class RecordingApi {
       std::lock_guard lock(mu_);
       requests_.push_back(rq.method() + " " + path + (body.empty() ? "" : " " + body));
     }
-    if (rq.method() == methods::PATCH && path.find("/status") == std::string::npos && path.find("/events") == std::string::npos) {
+    if (rq.method() == methods::PATCH && path.find("/status") == std::string::npos &&
+        path.find("/events") == std::string::npos) {
       value applied = value::parse(body);
       applied["metadata"]["uid"] = value::string("uid-of-" + kube::meta_string(applied, "name"));
       applied["metadata"]["resourceVersion"] = value::string("2");
