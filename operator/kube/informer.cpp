@@ -27,7 +27,8 @@ struct Informer::NamespaceWatch final : ReflectorSink {
   std::jthread thread;
 };
 
-Informer::Informer(Client& client, ReflectorOptions options, std::vector<std::string> namespaces) : options_(options) {
+Informer::Informer(Client& client, const ReflectorOptions& options, std::vector<std::string> namespaces)
+    : options_(options) {
   if (!namespaces.empty() && !options.namespace_.empty()) {
     throw std::invalid_argument("informer for " + options.resource.plural +
                                 ": give namespaces or namespace_, not both");

@@ -41,7 +41,7 @@ class Informer {
  public:
   // namespaces: empty to list and watch options.namespace_ (all namespaces when that is empty too);
   // otherwise each of them, and options.namespace_ must be empty.
-  Informer(Client& client, ReflectorOptions options, std::vector<std::string> namespaces = {});
+  Informer(Client& client, const ReflectorOptions& options, std::vector<std::string> namespaces = {});
   ~Informer();
   Informer(const Informer&) = delete;
   Informer& operator=(const Informer&) = delete;

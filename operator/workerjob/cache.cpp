@@ -56,11 +56,11 @@ bool managed_by_operator(const value& object) {
 }
 
 kube::ObjectTransform pod_projection() {
-  return [shape = pod_shape()](value pod) { return kube::project(pod, shape); };
+  return [shape = pod_shape()](const value& pod) { return kube::project(pod, shape); };
 }
 
 kube::ObjectTransform replicaset_projection() {
-  return [shape = stub_shape()](value rs) { return kube::project(rs, shape); };
+  return [shape = stub_shape()](const value& rs) { return kube::project(rs, shape); };
 }
 
 kube::ObjectTransform deployment_projection() {
@@ -73,7 +73,10 @@ kube::ObjectTransform deployment_projection() {
 }
 
 kube::ObjectTransform configmap_projection() {
-  return [stub = stub_shape()](value cm) { return managed_by_operator(cm) ? cm : kube::project(cm, stub); };
+  return [stub = stub_shape()](value cm) {
+    if (managed_by_operator(cm)) return cm;  // whole: drift detection compares its data with the rendering
+    return kube::project(cm, stub);
+  };
 }
 
 }  // namespace wo::workerjob

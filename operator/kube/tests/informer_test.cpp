@@ -125,6 +125,19 @@ struct EventLog {
   }
 };
 
+// An informer of ConfigMaps in "test" against a PagedApi serving rounds, started, its events logged.
+struct PagedInformer {
+  PagedInformer(testing::Pki& pki, std::vector<Round> rounds)
+      : api(pki, std::move(rounds)), client(api.config()), informer(client, configmaps_in_test()) {
+    log.attach(informer, api);
+    informer.start();
+  }
+  PagedApi api;
+  Client client;
+  EventLog log;       // before the informer: its handlers write here until it stops
+  Informer informer;  // last: stopped first
+};
+
 class InformerPaging : public ::testing::Test {
  protected:
   testing::TempDir dir;
@@ -137,12 +150,9 @@ TEST_F(InformerPaging, PagesAreStoredAsTheyArriveAndOnlyACompleteListSweeps) {
   const Round complete_first{{{config_map("a", "1"), config_map("b", "1")}}, {{config_map("c", "1")}}};
   const Round fails_midway{{{config_map("a", "1"), config_map("b", "2")}}, {{}, true}};
   const Round without_c{{{config_map("a", "1"), config_map("b", "2")}}, {{}}};
-  PagedApi api(pki, {complete_first, fails_midway, without_c});
-  Client client(api.config());
-  Informer informer(client, configmaps_in_test());
-  EventLog log;
-  log.attach(informer, api);
-  informer.start();
+  PagedInformer run(pki, {complete_first, fails_midway, without_c});
+  EventLog& log = run.log;
+  Informer& informer = run.informer;
   ASSERT_TRUE(wo::testing::wait_until([&] { return log.find("delete c").has_value(); }, 10s, 10ms));
   informer.stop();
 
@@ -161,12 +171,10 @@ TEST_F(InformerPaging, PagesAreStoredAsTheyArriveAndOnlyACompleteListSweeps) {
 TEST_F(InformerPaging, SyncedOnlyAfterACompleteFirstList) {
   const Round fails_midway{{{config_map("a", "1")}}, {{}, true}};
   const Round complete{{{config_map("a", "1")}}, {{config_map("b", "1")}}};
-  PagedApi api(pki, {fails_midway, fails_midway, complete});
-  Client client(api.config());
-  Informer informer(client, configmaps_in_test());
-  EventLog log;
-  log.attach(informer, api);
-  informer.start();
+  PagedInformer run(pki, {fails_midway, fails_midway, complete});
+  EventLog& log = run.log;
+  Informer& informer = run.informer;
+  const PagedApi& api = run.api;
   ASSERT_TRUE(informer.wait_for_sync(10s));
   informer.stop();
   EXPECT_GE(api.lists_begun(), 3);

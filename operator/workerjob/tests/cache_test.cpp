@@ -134,6 +134,7 @@ TEST(CacheProjection, StatusFromProjectedObjectsEqualsStatusFromRawOnes) {
           << kube::meta_string(pod, "name");
     }
     std::vector<value> projected_pods;
+    projected_pods.reserve(pods.size());
     for (const value& pod : pods) projected_pods.push_back(project_pod(pod));
     EXPECT_EQ(status_text(projected_pods, projected_deployment), status_text(pods, raw_deployment));
     // A terminating pod is not judged: its deletionTimestamp must survive the projection.
