@@ -115,6 +115,24 @@ TEST_F(OperatorTest, HandEditsOfTheDeploymentAreReverted) {
       << " " << container_field("edited", "args");
 }
 
+// Its managed-by label removed by hand, the Deployment is still the WorkerJob's (its controller owner
+// reference): the operator's cache keeps it whole (workerjob/cache.h), finds the label missing and puts it
+// back, as it puts back any other hand edit.
+TEST_F(OperatorTest, ARemovedManagedByLabelIsPutBack) {
+  kubectl_apply(workerjob("relabelled", "campaigns.reconciler").serialize());
+  ASSERT_TRUE(wait_until([&] { return exists("deployment", "relabelled"); }, kConverge, kPollInterval));
+  const auto unlabel = kubectl({"label", "deployment", "relabelled", "-n", ns(), "app.kubernetes.io/managed-by-"});
+  ASSERT_TRUE(unlabel.ok()) << unlabel.err;
+  EXPECT_TRUE(wait_until(
+      [&] {
+        const value labels = at(get("deployment", "relabelled"), "metadata.labels");
+        return labels.has_field("app.kubernetes.io/managed-by") &&
+               labels.at("app.kubernetes.io/managed-by") == value::string("worker-operator");
+      },
+      kConverge, kPollInterval))
+      << get("deployment", "relabelled").serialize();
+}
+
 TEST_F(OperatorTest, ChangingResourcesRollsTheDeployment) {
   kubectl_apply(workerjob("res", "campaigns.reconciler").serialize());
   ASSERT_TRUE(wait_until([&] { return exists("deployment", "res"); }, kConverge, kPollInterval));
