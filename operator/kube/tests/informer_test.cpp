@@ -158,6 +158,7 @@ TEST_F(InformerPaging, PagesAreStoredAsTheyArriveAndOnlyACompleteListSweeps) {
 
   const auto entries = log.snapshot();
   std::vector<std::string> order;
+  order.reserve(entries.size());
   for (const auto& e : entries) order.push_back(e.what);
   EXPECT_EQ(order, (std::vector<std::string>{"add a", "add b", "add c", "update b", "delete c"}));
   EXPECT_GE(log.find("delete c")->lists_begun, 3) << "a list that failed midway swept c";
