@@ -48,7 +48,7 @@ void HandlerPool::submit(std::vector<Work> work) {
     std::lock_guard lock(mu_);
     for (auto& w : work) work_.push_back(std::move(w));
   }
-  cv_.notify_all();
+  for (std::size_t i = 0; i < work.size(); ++i) work_cv_.notify_one();
 }
 
 std::deque<Work> HandlerPool::take_unstarted() {
@@ -63,8 +63,8 @@ bool HandlerPool::close_and_join(Clock::time_point deadline) {
   {
     std::unique_lock lock(mu_);
     closing_ = true;
-    cv_.notify_all();
-    all_ended = cv_.wait_until(lock, deadline, [&] { return alive_ == 0; });
+    work_cv_.notify_all();
+    all_ended = ended_cv_.wait_until(lock, deadline, [&] { return alive_ == 0; });
   }
   if (all_ended) {
     for (auto& t : threads_) {
@@ -79,10 +79,10 @@ void HandlerPool::loop() {
     Work w;
     {
       std::unique_lock lock(mu_);
-      cv_.wait(lock, [&] { return !work_.empty() || closing_; });
+      work_cv_.wait(lock, [&] { return !work_.empty() || closing_; });
       if (work_.empty()) {
         --alive_;
-        cv_.notify_all();  // close_and_join() waits for the last one
+        ended_cv_.notify_all();  // close_and_join() waits for the last one
         return;
       }
       w = std::move(work_.front());

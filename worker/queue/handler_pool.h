@@ -75,7 +75,10 @@ class HandlerPool {
   void loop();
 
   std::mutex mu_;
-  std::condition_variable cv_;  // work arrived, the pool closes, or a thread ended
+  // Work arrived or the pool closes: each record wakes one idle thread (notify_one), not all of them,
+  // so that a claim of one record does not wake every idle handler thread to find nothing.
+  std::condition_variable work_cv_;
+  std::condition_variable ended_cv_;  // a thread ended (close_and_join() waits for the last one)
   std::deque<Work> work_;
   bool closing_ = false;
   int alive_ = 0;  // threads that have not left loop()
