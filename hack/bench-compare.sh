@@ -22,24 +22,38 @@ records=${4:-10000}
 read -r -a levels <<<"${BENCH_COMPARE_CONCURRENCY:-1 8 32}"
 concurrency_flags=()
 for c in "${levels[@]}"; do concurrency_flags+=(--concurrency "$c"); done
+# A build whose worker_bench has rounds of its own runs one per call: the rounds here alternate the builds.
+rounds_flags() {
+  if "$1" --help | grep -q -- '--rounds'; then echo --rounds 1; fi
+}
+read -r -a old_rounds <<<"$(rounds_flags "$old")"
+read -r -a new_rounds <<<"$(rounds_flags "$new")"
 out=$(mktemp -d /tmp/bench-compare.XXXXXX)
 for round in $(seq 1 "$rounds"); do
   for side in old new; do
     bench=$old
-    [[ $side == new ]] && bench=$new
+    extra=("${old_rounds[@]}")
+    if [[ $side == new ]]; then
+      bench=$new
+      extra=("${new_rounds[@]}")
+    fi
     echo "bench-compare: round $round/$rounds, $side" >&2
-    "$bench" --records "$records" "${concurrency_flags[@]}" --skip-latency --json "$out/$side-$round.json" >/dev/null
+    "$bench" --records "$records" "${concurrency_flags[@]}" "${extra[@]}" --skip-latency \
+      --json "$out/$side-$round.json" >/dev/null
   done
 done
 python3 - "$out" "$rounds" "$records" <<'PY'
 import glob, json, statistics, sys
 out, rounds, records = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 figures = {}  # (side, concurrency, kind) -> [records/s]
+def values(figure):
+    # A number (worker_bench before --rounds) or a summary with each round's value.
+    return figure["samples"] if isinstance(figure, dict) else [figure]
 for side in ("old", "new"):
     for path in glob.glob(f"{out}/{side}-*.json"):
         for t in json.load(open(path))["throughput"]:
-            figures.setdefault((side, t["concurrency"], "framework"), []).append(t["framework_per_s"])
-            figures.setdefault((side, t["concurrency"], "raw"), []).append(t["raw_per_s"])
+            figures.setdefault((side, t["concurrency"], "framework"), []).extend(values(t["framework_per_s"]))
+            figures.setdefault((side, t["concurrency"], "raw"), []).extend(values(t["raw_per_s"]))
 def cell(values):
     return f"{statistics.median(values):.0f} ({min(values):.0f} to {max(values):.0f})"
 print(f"{rounds} rounds, {records} records per figure; median (range), records/s\n")
