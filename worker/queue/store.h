@@ -2,7 +2,9 @@
 // change the attempts it still owns (id + attempt_token + worker_id + state = 'processing').
 //
 // All methods run autocommit statements on the given connection and throw pqxx exceptions; the caller
-// owns reconnecting. None of them opens a transaction that outlives the call.
+// owns reconnecting. None of them opens a transaction that outlives the call. claim, finish and
+// heartbeat are prepared statements of the connection (wo_claim_<table>, ...), and set its
+// plan_cache_mode to force_custom_plan, so that each is planned for its arguments and the table as it is.
 #pragma once
 
 #include <pqxx/pqxx>

@@ -165,6 +165,29 @@ TEST(QueueTest, EveryClaimIsANewAttemptAndOnlyTheCurrentAttemptHeartbeatsOrFinis
   EXPECT_EQ(done[0].state, kCompleted);
 }
 
+// The queue's statements are prepared once per connection but planned on every call: a generic plan,
+// costed once for an empty queue, would scan a later backlog sequentially.
+TEST(QueueTest, ClaimsFinishesAndHeartbeatsArePreparedButNeverRunOnAGenericPlan) {
+  std::string dsn = fresh_database();
+  create_queue(dsn, "jobs");
+  QueueStore store(QueueTable("jobs"), wo::worker::new_worker_id(), "test");
+  pqxx::connection c(dsn);
+  for (int i = 0; i < 10; ++i) {
+    int64_t id = enqueue_n(dsn, "jobs", 1)[0];
+    auto claimed = store.claim(c, 8);
+    ASSERT_EQ(claimed.size(), 1u);
+    EXPECT_EQ(store.heartbeat(c, {{id, claimed[0].attempt_token}}).size(), 1u);
+    EXPECT_EQ(store.finish(c, {{id, claimed[0].attempt_token, Outcome::completed, "", {}}}, 5).size(), 1u);
+  }
+  pqxx::nontransaction tx(c);
+  auto r = tx.exec("SELECT name, generic_plans, custom_plans FROM pg_prepared_statements ORDER BY name");
+  ASSERT_EQ(r.size(), 3u);
+  for (const auto& row : r) {
+    EXPECT_EQ(row[1].as<int>(), 0) << row[0].as<std::string>() << " ran on a generic plan";
+    EXPECT_EQ(row[2].as<int>(), 10) << row[0].as<std::string>();
+  }
+}
+
 TEST(QueueTest, ManyWorkersProcessEveryRecordExactlyOnce) {
   std::string dsn = fresh_database();
   create_queue(dsn, "jobs");
