@@ -44,11 +44,19 @@ HandlerPool::~HandlerPool() {
 }
 
 void HandlerPool::submit(std::vector<Work> work) {
+  const std::size_t n = work.size();
+  bool wake_all = false;
   {
     std::lock_guard lock(mu_);
     for (auto& w : work) work_.push_back(std::move(w));
+    // Enough work for every idle thread: one wake-up call for all of them rather than one per record.
+    wake_all = work_.size() >= static_cast<std::size_t>(idle_);
   }
-  for (std::size_t i = 0; i < work.size(); ++i) work_cv_.notify_one();
+  if (wake_all) {
+    work_cv_.notify_all();
+  } else {
+    for (std::size_t i = 0; i < n; ++i) work_cv_.notify_one();
+  }
 }
 
 std::deque<Work> HandlerPool::take_unstarted() {
@@ -79,7 +87,9 @@ void HandlerPool::loop() {
     Work w;
     {
       std::unique_lock lock(mu_);
+      ++idle_;
       work_cv_.wait(lock, [&] { return !work_.empty() || closing_; });
+      --idle_;
       if (work_.empty()) {
         --alive_;
         ended_cv_.notify_all();  // close_and_join() waits for the last one

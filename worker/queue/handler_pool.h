@@ -76,8 +76,10 @@ class HandlerPool {
 
   std::mutex mu_;
   // Work arrived or the pool closes: each record wakes one idle thread (notify_one), not all of them,
-  // so that a claim of one record does not wake every idle handler thread to find nothing.
+  // so that a claim of one record does not wake every idle handler thread to find nothing; work for
+  // every idle thread wakes them all with one call.
   std::condition_variable work_cv_;
+  int idle_ = 0;                      // threads waiting on work_cv_
   std::condition_variable ended_cv_;  // a thread ended (close_and_join() waits for the last one)
   std::deque<Work> work_;
   bool closing_ = false;

@@ -2,13 +2,16 @@
 // outcomes are written and records claimed, the held attempts, and readiness across connections.
 #include <gtest/gtest.h>
 
+#include <condition_variable>
 #include <latch>
+#include <mutex>
 
 #include "queue/completer.h"
 #include "queue/dispatcher.h"
 #include "queue/handler_pool.h"
 #include "queue/held_attempts.h"
 #include "queue/readiness.h"
+#include "testing/wait.h"
 
 namespace wo::queue {
 namespace {
@@ -174,6 +177,41 @@ TEST(HandlerPoolTest, CloseAndJoinWaitsUntilTheDeadlineAndNeverLetsARunningHandl
     EXPECT_TRUE(pool.close_and_join(Clock::now() + std::chrono::seconds(30)));
     EXPECT_EQ(done.load(), 1) << "its return is still reported";
   }
+}
+
+// A submit wakes one idle thread per record, or all of them when there is work for all: whatever the
+// batch sizes, every record runs, and the records of one batch run at once on as many threads.
+TEST(HandlerPoolTest, EveryRecordRunsWhetherSubmittedAloneOrInBatches) {
+  constexpr int kThreads = 4;
+  std::atomic<int> done{0};
+  // The first batch of four: each of its handlers waits (boundedly) until all four run.
+  std::mutex mu;
+  std::condition_variable cv;
+  int arrived = 0;
+  std::atomic<int> alone{0};  // first-batch handlers that gave up waiting for the others
+  HandlerPool pool(
+      kThreads,
+      [&](const Record& r, const CancelToken&) {
+        if (r.id > kThreads) return;
+        std::unique_lock lock(mu);
+        ++arrived;
+        cv.notify_all();
+        if (!cv.wait_for(lock, std::chrono::seconds(10), [&] { return arrived == kThreads; })) ++alone;
+      },
+      milliseconds(0), [&](Work&, const RunEnd&, double) { ++done; });
+  int64_t next_id = 1;
+  auto submit = [&](int n) {
+    std::vector<Work> work(static_cast<std::size_t>(n));
+    for (auto& w : work) w.record.id = next_id++;
+    pool.submit(std::move(work));
+  };
+  submit(kThreads);
+  for (int batch : {1, 1, 2, 7, 1, 3, 16, 1}) submit(batch);
+  ASSERT_TRUE(wo::testing::wait_until([&] { return done.load() == static_cast<int>(next_id - 1); },
+                                      std::chrono::seconds(30), milliseconds(1)))
+      << done.load() << " of " << next_id - 1 << " records ran";
+  EXPECT_EQ(alone.load(), 0) << "the first four records did not all run at once";
+  EXPECT_TRUE(pool.close_and_join(Clock::now() + std::chrono::seconds(30)));
 }
 
 TEST(PartsReadinessTest, ReadyOnlyWhileEveryPartIs) {
