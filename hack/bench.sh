@@ -5,7 +5,7 @@
 #
 # The operator part needs the local cluster (make cluster-up, done by the Makefile target); the worker
 # part starts a throwaway Postgres of its own. Environment: BUILD_DIR (build), BENCH_RECORDS (100000),
-# BENCH_WORKERJOBS (1000), BENCH_ROUNDS (3, for the operator).
+# BENCH_WORKERJOBS (1000), BENCH_ROUNDS (3, for both; the two sides of every ratio alternate within it).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-build}
@@ -16,8 +16,8 @@ rounds=${BENCH_ROUNDS:-3}
 out_dir=$build/bench
 mkdir -p "$out_dir"
 
-echo "bench: worker queue, $records records at concurrency 1, 8 and 32 (takes minutes)"
-"$build/bench/worker_bench" --records "$records" --json "$out_dir/worker.json" >/dev/null
+echo "bench: worker queue, $records records at concurrency 1, 8 and 32, $rounds rounds (takes minutes)"
+"$build/bench/worker_bench" --records "$records" --rounds "$rounds" --json "$out_dir/worker.json" >/dev/null
 echo "bench: operator, $workerjobs WorkerJobs created at once, $rounds rounds"
 "$build/bench/operator_bench" --jobs "$workerjobs" --rounds "$rounds" --out "$out_dir/operator.json" >/dev/null
 

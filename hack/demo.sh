@@ -117,6 +117,11 @@ The demo is up. Try next (KUBECONFIG=$root/.cluster/kubeconfig, kubectl at build
                                                         limit and 'kubectl -n campaigns get wj' shows STATUS OOMKilled,
                                                         while the three jobs above keep processing
   kubectl -n campaigns edit wj campaigns-reconciler     change resources or config and watch the pods roll
+  kubectl -n campaigns exec deploy/campaigns-reconciler -- worker queue stats
+                                                        the job's queue: counts by state, lag, throughput
+  kubectl -n campaigns port-forward deploy/campaigns-reconciler 8080:http
+                                                        then open http://localhost:8080/ : the job's status page
+                                                        (counts, lag, throughput chart, last failures; read-only)
   kubectl -n worker-operator-system logs deploy/worker-operator
 
 Tear down: hack/demo.sh --down (samples, operator, Postgres), then make cluster-down (or make cluster-wipe).

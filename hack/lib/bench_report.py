@@ -51,6 +51,10 @@ def worker_section(w):
         wake = "LISTEN/NOTIFY (polling every 1 s as fallback)" if l["notify"] else "polling only, every 100 ms"
         lines.append(f"| {wake} | {l['samples']} | {fig(l['p50_ms'], 2)} | {fig(l['p99_ms'], 2)} | "
                      f"{fig(l['max_ms'], 2)} |")
+    floor = w.get("latency_floor")
+    if floor:
+        lines.append(f"| floor: a bare NOTIFY read, then one claim statement answered (no framework) | "
+                     f"{floor['samples']} | {fig(floor['claimed_p50_ms'], 2)} | {fig(floor['claimed_p99_ms'], 2)} | |")
     return lines + [""]
 
 
