@@ -123,6 +123,7 @@ TEST_F(OperatorTest, ARemovedManagedByLabelIsPutBack) {
   ASSERT_TRUE(wait_until([&] { return exists("deployment", "relabelled"); }, kConverge, kPollInterval));
   const auto unlabel = kubectl({"label", "deployment", "relabelled", "-n", ns(), "app.kubernetes.io/managed-by-"});
   ASSERT_TRUE(unlabel.ok()) << unlabel.err;
+  metadata_edits_ = 1;
   EXPECT_TRUE(wait_until(
       [&] {
         const value labels = at(get("deployment", "relabelled"), "metadata.labels");
