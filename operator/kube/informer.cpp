@@ -1,5 +1,7 @@
 #include "informer.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <set>
 #include <stdexcept>
@@ -137,6 +139,14 @@ void Informer::list_page(NamespaceWatch& from, std::vector<value> items) {
 }
 
 void Informer::end_list(NamespaceWatch& from) {
+  sweep_unlisted(from);
+  // The list's pages were parsed into large JSON trees and freed, page by page; glibc keeps such freed
+  // memory in its arenas, so without this the process holds its peak list size for good. A full list is
+  // rare (start-up, an expired resourceVersion), and a trim costs milliseconds.
+  malloc_trim(0);
+}
+
+void Informer::sweep_unlisted(NamespaceWatch& from) {
   std::lock_guard dispatching(dispatch_mu_);
   // Only this list's namespace was listed: the other namespaces' objects stay.
   const std::string prefix = from.namespace_.empty() ? "" : from.namespace_ + "/";

@@ -76,6 +76,8 @@ class Informer {
   void begin_list(NamespaceWatch& from);
   void list_page(NamespaceWatch& from, std::vector<web::json::value> items);
   void end_list(NamespaceWatch& from);
+  // Deletes what this namespace's list did not name, and marks the namespace listed.
+  void sweep_unlisted(NamespaceWatch& from);
   void apply(const WatchEvent& event);
   void dispatch_add(const ObjectPtr& o);
   void dispatch_update(const ObjectPtr& old_object, const ObjectPtr& new_object);
