@@ -4,8 +4,8 @@
 Used by make bench (--worker, --operator) and make bench-scale (--scale). Each part given replaces that
 part of docs/benchmarks.json, stamped with the date and the machine it was measured on; the parts not given
 are kept as they were, so the scale run and the quick benchmarks can be run on different days. The
-Markdown is rendered from the JSON alone, and the hand-written "Worker framework comparisons" section
-(hack/bench-compare.sh runs) is kept below it.
+Markdown is rendered from the JSON alone, and the hand-written sections ("Against the targets", and
+"Worker framework comparisons" for hack/bench-compare.sh runs) are kept below it.
 """
 import argparse
 import datetime
@@ -15,7 +15,8 @@ import subprocess
 
 JSON_PATH = "docs/benchmarks.json"
 MD_PATH = "docs/benchmarks.md"
-KEPT_MARKER = "\n## Worker framework comparisons"
+# Hand-written sections, kept below the rendered ones from the first of these headings on.
+KEPT_MARKERS = ("\n## Against the targets", "\n## Worker framework comparisons")
 
 
 def machine():
@@ -155,7 +156,8 @@ def main():
         previous = open(MD_PATH).read()
     except FileNotFoundError:
         previous = ""
-    kept = previous[previous.index(KEPT_MARKER):] if KEPT_MARKER in previous else ""
+    starts = [previous.index(m) for m in KEPT_MARKERS if m in previous]
+    kept = previous[min(starts):] if starts else ""
     open(MD_PATH, "w").write("\n".join(lines) + kept)
 
 
