@@ -256,7 +256,7 @@ int main(int argc, char** argv) {
   // what its thread freed: the informers' list pages and the HTTP client's buffers end up spread over
   // many. Two arenas cost the operator's few threads nothing measurable and cut its steady RSS with 1,000
   // WorkerJobs and their pods by about a sixth (make bench-scale, docs/benchmarks.md).
-  mallopt(M_ARENA_MAX, 2);
+  mallopt(M_ARENA_MAX, 2);               // NOLINT(concurrency-mt-unsafe): no other thread exists yet
   wo::process::ShutdownSignal shutdown;  // blocks SIGTERM/SIGINT before any thread starts
   auto flags = make_flags();
   std::vector<std::string> namespaces;
