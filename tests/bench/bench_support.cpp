@@ -1,12 +1,9 @@
 #include "bench_support.h"
 
-#include <unistd.h>
-
 #include <algorithm>
 #include <atomic>
 #include <cmath>
 #include <fstream>
-#include <sstream>
 #include <stdexcept>
 #include <thread>
 
@@ -102,40 +99,48 @@ std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_po
   return out;
 }
 
-void start_and_wait_ready(e2e::OperatorProcess& op, int health_port) {
-  op.start();
+std::unique_ptr<e2e::OperatorProcess> start_operator(const std::string& ns, int concurrency) {
+  const int health_port = e2e::free_loopback_port();
+  auto op = std::make_unique<e2e::OperatorProcess>(
+      ns, std::vector<std::string>{"--health-addr=127.0.0.1:" + std::to_string(health_port),
+                                   "--max-concurrent-reconciles=" + std::to_string(concurrency), "--log-level=info"});
+  op->start();
   const std::string url = "http://127.0.0.1:" + std::to_string(health_port) + "/readyz";
   if (!e2e::wait_until(
           [&] {
             return e2e::run({"curl", "-sf", url}).ok();
           },
           std::chrono::seconds(60), e2e::kPollInterval)) {
-    throw std::runtime_error("the operator was not ready within 60 s:\n" + op.log_tail());
+    throw std::runtime_error("the operator was not ready within 60 s:\n" + op->log_tail());
+  }
+  return op;
+}
+
+void wait_operator_idle(const e2e::OperatorProcess& op) {
+  int idle_scrapes = 0;
+  const auto idle = [&] {
+    const std::string text = op.metrics();
+    const bool now = e2e::metric_sum(text, "workqueue_depth{") == 0 &&
+                     e2e::metric_sum(text, "controller_runtime_active_workers{") == 0;
+    idle_scrapes = now ? idle_scrapes + 1 : 0;
+    return idle_scrapes >= 2;
+  };
+  if (!e2e::wait_until(idle, kWaitLimit, std::chrono::seconds(1))) {
+    throw std::runtime_error("the operator was still reconciling after 10 min:\n" + op.log_tail());
   }
 }
 
-ProcessSample sample_process(pid_t pid) {
-  const std::string dir = "/proc/" + std::to_string(pid);
+ProcessSample sample_operator(const e2e::OperatorProcess& op) {
+  const std::string text = op.metrics();
   ProcessSample s;
-  std::ifstream status(dir + "/status");
-  if (!status) throw std::runtime_error("process " + std::to_string(pid) + " is gone");
+  s.rss_mib = e2e::metric_sum(text, "process_resident_memory_bytes") / (1024.0 * 1024.0);
+  s.cpu_seconds = e2e::metric_sum(text, "process_cpu_seconds_total");
+  const std::string path = "/proc/" + std::to_string(op.pid()) + "/status";
+  std::ifstream status(path);
+  if (!status) throw std::runtime_error("cannot read " + path + ": the operator is gone");
   for (std::string line; std::getline(status, line);) {
-    if (line.rfind("VmRSS:", 0) == 0) s.rss_mib = std::stod(line.substr(6)) / 1024.0;
     if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_mib = std::stod(line.substr(6)) / 1024.0;
   }
-  // /proc/PID/stat: the command name (field 2) may hold spaces, so count fields after its closing ')';
-  // utime and stime are fields 14 and 15, in clock ticks.
-  std::ifstream stat_file(dir + "/stat");
-  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
-  const auto close = stat.rfind(')');
-  if (close == std::string::npos) throw std::runtime_error("cannot read " + dir + "/stat");
-  std::istringstream fields(stat.substr(close + 2));
-  std::string field;
-  double ticks = 0;
-  for (int i = 3; i <= 15 && fields >> field; ++i) {
-    if (i >= 14) ticks += std::stod(field);
-  }
-  s.cpu_seconds = ticks / static_cast<double>(sysconf(_SC_CLK_TCK));
   return s;
 }
 

@@ -59,16 +59,22 @@ std::unique_ptr<kube::Informer> watch_arrivals(kube::Client& client, const kube:
 std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_point>& started,
                                  const std::map<std::string, BenchClock::time_point>& arrived);
 
-// Starts the operator and waits until its /readyz at health_port answers (its caches synced), so that
-// start-up is not part of a figure; throws with the operator's log when that takes over 60 s.
-void start_and_wait_ready(e2e::OperatorProcess& op, int health_port);
+// The operator as a process watching ns with `concurrency` reconcilers, started, its caches synced (its
+// /readyz answers), so that start-up is not part of a figure; throws with its log after 60 s.
+std::unique_ptr<e2e::OperatorProcess> start_operator(const std::string& ns, int concurrency);
 
-// A process's memory and CPU time, from /proc/PID/status and /proc/PID/stat; throws when it is gone.
+// Waits until the operator has nothing to do: its work queue empty and no reconcile running (its
+// workqueue_depth and controller_runtime_active_workers read 0 on two scrapes in a row); throws after
+// kWaitLimit.
+void wait_operator_idle(const e2e::OperatorProcess& op);
+
+// The operator's memory and CPU time. RSS and CPU come from its own process_* metrics; the peak, which no
+// metric has, from /proc/PID/status (VmHWM: the highest RSS so far).
 struct ProcessSample {
-  double rss_mib = 0;       // VmRSS now
-  double peak_rss_mib = 0;  // VmHWM: the highest VmRSS so far
-  double cpu_seconds = 0;   // user + system
+  double rss_mib = 0;
+  double peak_rss_mib = 0;
+  double cpu_seconds = 0;  // user + system
 };
-ProcessSample sample_process(pid_t pid);
+ProcessSample sample_operator(const e2e::OperatorProcess& op);
 
 }  // namespace wo::bench

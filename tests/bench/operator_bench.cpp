@@ -60,17 +60,13 @@ bool converged(const value& wj) {
 
 OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency) {
   wo::e2e::TestNamespace ns("bench-op");
-  const int health_port = wo::e2e::free_loopback_port();
-  wo::e2e::OperatorProcess op(ns.name(),
-                              {"--health-addr=127.0.0.1:" + std::to_string(health_port),
-                               "--max-concurrent-reconciles=" + std::to_string(concurrency), "--log-level=info"});
   wo::bench::Arrivals deployments_seen, workerjobs_converged;
   auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns.name(),
                                                deployments_seen, [](const value&) { return true; });
   auto workerjobs = wo::bench::watch_arrivals(client, wo::workerjob::workerjobs_resource(), ns.name(),
                                               workerjobs_converged, converged);
   // The burst starts once the operator's caches have synced (start-up is not part of the figure).
-  wo::bench::start_and_wait_ready(op, health_port);
+  const auto op = wo::bench::start_operator(ns.name(), concurrency);
 
   std::mutex mu;
   std::map<std::string, Clock::time_point> created_at;
@@ -87,11 +83,11 @@ OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency) {
   const std::vector<double> latencies = wo::bench::latencies_ms(created_at, deployments_seen.snapshot());
   r.p50_ms = wo::bench::percentile(latencies, 0.5);
   r.p99_ms = wo::bench::percentile(latencies, 0.99);
-  r.api_requests = wo::e2e::metric_sum(op.metrics(), "rest_client_requests_total{");
-  r.peak_rss_kib = static_cast<long>(wo::bench::sample_process(op.pid()).peak_rss_mib * 1024.0);
+  r.api_requests = wo::e2e::metric_sum(op->metrics(), "rest_client_requests_total{");
+  r.peak_rss_kib = static_cast<long>(wo::bench::sample_operator(*op).peak_rss_mib * 1024.0);
   deployments->stop();
   workerjobs->stop();
-  op.stop();
+  op->stop();
   return r;
 }
 

@@ -92,22 +92,19 @@ struct Idle {
 // A fresh operator on the namespace as it is: synced, caught up (no WorkerJob left unreconciled is the
 // caller's business), then left alone for `idle`.
 Idle fresh_operator_idle(const std::string& ns, int concurrency, seconds idle) {
-  const int health_port = wo::e2e::free_loopback_port();
-  wo::e2e::OperatorProcess op(ns, {"--health-addr=127.0.0.1:" + std::to_string(health_port),
-                                   "--max-concurrent-reconciles=" + std::to_string(concurrency), "--log-level=info"});
-  wo::bench::start_and_wait_ready(op, health_port);
-  // Its first reconciles of everything listed: no writes expected, but give them time to drain.
-  std::this_thread::sleep_for(10s);
-  const auto before = wo::bench::sample_process(op.pid());
-  const double requests_before = requests_by_verb(op.metrics())["total"];
-  std::this_thread::sleep_for(idle);
-  const auto after = wo::bench::sample_process(op.pid());
+  const auto op = wo::bench::start_operator(ns, concurrency);
+  // Its first reconciles of everything listed: no writes expected, but they are not idleness.
+  wo::bench::wait_operator_idle(*op);
+  const auto before = wo::bench::sample_operator(*op);
+  const double requests_before = requests_by_verb(op->metrics())["total"];
+  std::this_thread::sleep_for(idle);  // the idle window itself: what is measured is what happens in it
+  const auto after = wo::bench::sample_operator(*op);
   Idle r;
   r.peak_rss_mib = after.peak_rss_mib;
   r.steady_rss_mib = after.rss_mib;
   r.cpu_percent = 100.0 * (after.cpu_seconds - before.cpu_seconds) / static_cast<double>(idle.count());
-  r.requests = requests_by_verb(op.metrics())["total"] - requests_before;
-  op.stop();
+  r.requests = requests_by_verb(op->metrics())["total"] - requests_before;
+  op->stop();
   return r;
 }
 
@@ -118,15 +115,12 @@ struct Burst {
 
 // The operator takes N new WorkerJobs created at once; returns when every one is Ready.
 Burst burst(wo::kube::Client& client, const std::string& ns, int jobs, int concurrency) {
-  const int health_port = wo::e2e::free_loopback_port();
-  wo::e2e::OperatorProcess op(ns, {"--health-addr=127.0.0.1:" + std::to_string(health_port),
-                                   "--max-concurrent-reconciles=" + std::to_string(concurrency), "--log-level=info"});
   wo::bench::Arrivals deployments_seen, workerjobs_ready;
   auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns, deployments_seen,
                                                [](const value&) { return true; });
   auto workerjobs =
       wo::bench::watch_arrivals(client, wo::workerjob::workerjobs_resource(), ns, workerjobs_ready, ready_with(1));
-  wo::bench::start_and_wait_ready(op, health_port);
+  const auto op = wo::bench::start_operator(ns, concurrency);
 
   std::mutex mu;
   std::map<std::string, Clock::time_point> created_at;
@@ -143,11 +137,11 @@ Burst burst(wo::kube::Client& client, const std::string& ns, int jobs, int concu
   const auto latencies = wo::bench::latencies_ms(created_at, deployments_seen.snapshot());
   r.p50_ms = wo::bench::percentile(latencies, 0.5);
   r.p99_ms = wo::bench::percentile(latencies, 0.99);
-  r.requests = requests_by_verb(op.metrics());
-  r.burst_peak_rss_mib = wo::bench::sample_process(op.pid()).peak_rss_mib;
+  r.requests = requests_by_verb(op->metrics());
+  r.burst_peak_rss_mib = wo::bench::sample_operator(*op).peak_rss_mib;
   deployments->stop();
   workerjobs->stop();
-  op.stop();
+  op->stop();
   return r;
 }
 
@@ -160,10 +154,7 @@ void scale_all(wo::kube::Client& client, const std::string& ns, int jobs, int re
         const value ready = wo::e2e::at(d, "status.readyReplicas");
         return ready.is_integer() && ready.as_integer() >= replicas;
       });
-  const int health_port = wo::e2e::free_loopback_port();
-  wo::e2e::OperatorProcess op(ns, {"--health-addr=127.0.0.1:" + std::to_string(health_port),
-                                   "--max-concurrent-reconciles=" + std::to_string(concurrency), "--log-level=info"});
-  wo::bench::start_and_wait_ready(op, health_port);
+  const auto op = wo::bench::start_operator(ns, concurrency);
   value patch = value::object();
   patch["spec"] = value::object();
   patch["spec"]["replicas"] = value::number(replicas);
@@ -172,7 +163,7 @@ void scale_all(wo::kube::Client& client, const std::string& ns, int jobs, int re
   });
   scaled.wait_for(static_cast<size_t>(jobs), "Deployments with " + std::to_string(replicas) + " ready replicas");
   deployments->stop();
-  op.stop();
+  op->stop();
 }
 
 // Waits until the namespace is gone (its WorkerJobs, Deployments and pods collected), so that the next
