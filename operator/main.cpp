@@ -128,7 +128,7 @@ struct Informers {
 
 Informers add_informers(wo::runtime::Manager& manager, const std::vector<std::string>& namespaces) {
   namespace wj = wo::workerjob;
-  // Each cache keeps what the controller reads of its kind (workerjob/cache.h); WorkerJobs whole.
+  // Each cache keeps what the controller reads of its kind (workerjob/cache.h).
   auto informer_for = [&](const wo::kube::ResourceRef& resource, std::string_view selector,
                           wo::kube::ObjectTransform transform) -> wo::kube::Informer& {
     wo::kube::ReflectorOptions o;
@@ -137,7 +137,7 @@ Informers add_informers(wo::runtime::Manager& manager, const std::vector<std::st
     o.transform = std::move(transform);
     return manager.add_informer(o, namespaces);
   };
-  Informers informers{informer_for(wj::workerjobs_resource(), "", nullptr),
+  Informers informers{informer_for(wj::workerjobs_resource(), "", wj::workerjob_projection()),
                       informer_for(wj::deployments_resource(), "", wj::deployment_projection()),
                       informer_for(wj::configmaps_resource(), "", wj::configmap_projection()),
                       informer_for(wj::replicasets_resource(), wj::kManagedBySelector, wj::replicaset_projection()),

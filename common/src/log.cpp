@@ -174,7 +174,8 @@ void init(const Options& options) {
   g_min_level.store(static_cast<int>(options.level));
   if (!s.logger) {
     // Asynchronous so a slow stdout never stalls a reconcile or a handler; block rather than drop.
-    spdlog::init_thread_pool(8192, 1);
+    // 1,024 queued lines: each slot is a preallocated ~400-byte message, so 8,192 would hold 3 MiB for good.
+    spdlog::init_thread_pool(1024, 1);
     auto sink = std::make_shared<spdlog::sinks::stdout_sink_mt>();
     s.logger = std::make_shared<spdlog::async_logger>(s.component, sink, spdlog::thread_pool(),
                                                       spdlog::async_overflow_policy::block);

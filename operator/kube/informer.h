@@ -78,7 +78,7 @@ class Informer {
   void end_list(NamespaceWatch& from);
   // Deletes what this namespace's list did not name, and marks the namespace listed.
   void sweep_unlisted(NamespaceWatch& from);
-  void apply(const WatchEvent& event);
+  void apply(WatchEvent event);
   void dispatch_add(const ObjectPtr& o);
   void dispatch_update(const ObjectPtr& old_object, const ObjectPtr& new_object);
   void dispatch_delete(const ObjectPtr& o);

@@ -211,7 +211,7 @@ int Reflector::watch_once(const pplx::cancellation_token& cancel) {
                                    {"namespace", meta_string(ev.object, "namespace")},
                                    {"resourceVersion", rv}});
     try {
-      sink_.apply(ev);
+      sink_.apply(std::move(ev));
     } catch (const std::exception& e) {
       wo::log::error("watch event handler failed", {{"resource", what_}, {"error", e.what()}});
     }

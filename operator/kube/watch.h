@@ -91,8 +91,8 @@ class ReflectorSink {
   // One page's items, each carrying kind and apiVersion (as a watch event's object does).
   virtual void list_page(std::vector<web::json::value> items) = 0;
   virtual void end_list(const std::string& resource_version) = 0;
-  // ADDED, MODIFIED or DELETED.
-  virtual void apply(const WatchEvent& event) = 0;
+  // ADDED, MODIFIED or DELETED; the sink takes the object (an informer stores it without a copy).
+  virtual void apply(WatchEvent event) = 0;
 };
 
 // What an informer keeps of each object, applied after lean() and before the object is stored and

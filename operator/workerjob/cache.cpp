@@ -45,7 +45,32 @@ value deployment_status_shape() {
                           "availableReplicas":true,"conditions":{"type":true,"reason":true,"message":true}})");
 }
 
+// Moves each of `fields` into kPackedField as its JSON text.
+value pack(value object, std::initializer_list<const char*> fields) {
+  if (!object.is_object()) return object;
+  value packed = value::object();
+  for (const char* f : fields) {
+    if (!object.has_field(f)) continue;
+    std::string text = object.at(f).serialize();
+    text.shrink_to_fit();  // serialize() grew it by doubling; it is kept for the object's lifetime
+    packed[f] = value::string(std::move(text));
+    object.erase(f);
+  }
+  if (packed.size() > 0) object[kPackedField] = std::move(packed);
+  return object;
+}
+
 }  // namespace
+
+value unpacked(const value& cached) {
+  if (!cached.is_object() || !cached.has_field(kPackedField)) return cached;
+  value out = cached;
+  for (const auto& [field, text] : cached.at(kPackedField).as_object()) {
+    out[field] = value::parse(text.as_string());
+  }
+  out.erase(kPackedField);
+  return out;
+}
 
 bool managed_by_operator(const value& object) {
   if (kube::nested_string(object, {"metadata", "labels", "app.kubernetes.io/managed-by"}) == "worker-operator") {
@@ -53,6 +78,10 @@ bool managed_by_operator(const value& object) {
   }
   const auto owner = kube::controller_of(object);
   return owner && owner->kind == "WorkerJob" && kube::group_of(owner->api_version) == "worker.dev";
+}
+
+kube::ObjectTransform workerjob_projection() {
+  return [](value wj) { return pack(std::move(wj), {"spec", "status"}); };
 }
 
 kube::ObjectTransform pod_projection() {
@@ -68,13 +97,14 @@ kube::ObjectTransform deployment_projection() {
     if (!managed_by_operator(d)) return kube::project(d, stub);
     // The spec and metadata whole: drift detection compares them with the rendering (drift.h).
     if (d.is_object() && d.has_field("status")) d["status"] = kube::project(d.at("status"), status);
-    return d;
+    return pack(std::move(d), {"spec"});
   };
 }
 
 kube::ObjectTransform configmap_projection() {
   return [stub = stub_shape()](value cm) {
-    if (managed_by_operator(cm)) return cm;  // whole: drift detection compares its data with the rendering
+    // Whole, its data packed: drift detection compares it with the rendering.
+    if (managed_by_operator(cm)) return pack(std::move(cm), {"data", "binaryData"});
     return kube::project(cm, stub);
   };
 }

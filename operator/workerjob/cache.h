@@ -17,15 +17,28 @@
 
 namespace wo::workerjob {
 
+// WorkerJobs: whole, their spec and status packed (below): the reconciler reads them once per reconcile,
+// the status metrics once per scrape, both through unpacked().
+kube::ObjectTransform workerjob_projection();
 // Pods: identity, owners and labels (the by-controller index, the instance label), deletionTimestamp,
 // and the container statuses and conditions pod_failure() reads.
 kube::ObjectTransform pod_projection();
 // ReplicaSets: identity, owners and labels only (pods are found through a ReplicaSet's uid).
 kube::ObjectTransform replicaset_projection();
-// Deployments: the operator's whole, but for the status fields derive_status() reads; others a stub.
+// Deployments: the operator's with their spec packed (below) and only the status fields derive_status()
+// reads; others a stub.
 kube::ObjectTransform deployment_projection();
-// ConfigMaps: the operator's whole; others a stub.
+// ConfigMaps: the operator's with their data packed; others a stub.
 kube::ObjectTransform configmap_projection();
+
+// What is read of a cached object only now and then (a WorkerJob's spec and status, a managed
+// Deployment's spec, a managed ConfigMap's data and binaryData) is cached as its JSON text, under
+// kPackedField: as a tree of cpprest values a Deployment's spec is about 90 nodes of some 120 bytes each,
+// against 2 KB of text, and such trees were most of the operator's memory. The metadata stays a tree (keys,
+// owners, labels and the indexes read it all the time). unpacked() gives the object back with those fields
+// as trees; whoever reads them from a cached object must go through it.
+inline constexpr const char* kPackedField = "worker-operator.packed";
+web::json::value unpacked(const web::json::value& cached);
 
 // True for an object the operator manages: its managed-by label, or a WorkerJob as its controller.
 bool managed_by_operator(const web::json::value& object);

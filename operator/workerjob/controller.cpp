@@ -6,6 +6,7 @@
 #include "kube/time.h"
 #include "wo/log.h"
 #include "wo/text.h"
+#include "workerjob/cache.h"
 #include "workerjob/drift.h"
 
 namespace wo::workerjob {
@@ -103,7 +104,7 @@ WorkerJobReconciler::WorkerJobReconciler(kube::Client& client, Caches caches, ru
 value WorkerJobReconciler::live_object(const kube::Store& cache, const std::string& ns, const std::string& name) {
   // The Deployment and ConfigMap caches hold every object of the watched namespaces, someone else's as a
   // stub (cache.h): one that is not there does not exist, as far as the informer has seen. No GET.
-  if (const auto cached = cache.get(ns + "/" + name)) return *cached;
+  if (const auto cached = cache.get(ns + "/" + name)) return unpacked(*cached);
   return value::null();
 }
 
@@ -324,22 +325,23 @@ runtime::Result WorkerJobReconciler::report_invalid(const value& raw, const std:
 }
 
 runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, std::stop_token) {
-  const kube::ObjectPtr raw = caches_.workerjobs.get(request.key());
-  if (!raw) {  // deleted: the garbage collector removes what it owned
+  const kube::ObjectPtr cached = caches_.workerjobs.get(request.key());
+  if (!cached) {  // deleted: the garbage collector removes what it owned
     std::lock_guard lock(mu_);
     memos_.erase(memo_key(deployments_resource(), request.namespace_, request.name));
     memos_.erase(memo_key(configmaps_resource(), request.namespace_, config_map_name(request.name)));
     return {};
   }
-  if (raw->has_field("metadata") && raw->at("metadata").has_field("deletionTimestamp")) return {};
+  if (cached->has_field("metadata") && cached->at("metadata").has_field("deletionTimestamp")) return {};
+  const value raw = unpacked(*cached);
 
-  const auto parsed = api::parse_workerjob(*raw);
-  if (!parsed.ok()) return report_invalid(*raw, "InvalidSpec", parsed.error_text());
+  const auto parsed = api::parse_workerjob(raw);
+  if (!parsed.ok()) return report_invalid(raw, "InvalidSpec", parsed.error_text());
   const api::WorkerJob& job = *parsed.value;
   const auto rendered = render(job, options_);
-  if (!rendered.ok()) return report_invalid(*raw, "InvalidSpec", rendered.error_text());
+  if (!rendered.ok()) return report_invalid(raw, "InvalidSpec", rendered.error_text());
 
-  const Applied applied = apply_desired(job, *raw, *rendered.value);
+  const Applied applied = apply_desired(job, raw, *rendered.value);
   if (applied.deployment_written) return {std::chrono::duration_cast<std::chrono::milliseconds>(kStatusAfterWrite)};
 
   Observed observed;
@@ -350,8 +352,8 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
   }
   const api::WorkerJobStatus status = derive_status(job, observed, now_text());
   if (status_changed(job.status, status)) {
-    write_status(job, *raw, status);
-    record_transitions(*raw, job.status, status);
+    write_status(job, raw, status);
+    record_transitions(raw, job.status, status);
     const api::Condition* ready = find_condition(status, "Ready");
     log::info("status updated", {{"namespace", job.metadata.namespace_},
                                  {"name", job.metadata.name},

@@ -4,6 +4,7 @@
 #include <utility>
 
 #include "kube/object.h"
+#include "workerjob/cache.h"
 
 namespace wo::workerjob {
 
@@ -31,7 +32,7 @@ void register_status_metrics(metrics::Registry& registry, const kube::Store& wor
   registry.on_collect([&family, &workerjobs] {
     std::map<std::vector<std::string>, double> counts;
     for (const auto& object : workerjobs.list()) {
-      auto [status, reason] = ready_of(*object);
+      auto [status, reason] = ready_of(unpacked(*object));
       counts[{std::move(status), std::move(reason)}] += 1;
     }
     // A combination seen before and gone now reads 0, not its last count.

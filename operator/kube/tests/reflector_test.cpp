@@ -56,7 +56,7 @@ class NullSink : public ReflectorSink {
   void begin_list() override {}
   void list_page(std::vector<web::json::value>) override {}
   void end_list(const std::string&) override {}
-  void apply(const WatchEvent&) override {}
+  void apply(WatchEvent) override {}
 };
 
 class MisbehavingServer : public ::testing::Test {

@@ -160,11 +160,13 @@ TEST(CacheProjection, PodsAndReplicaSetsKeepWhatTheIndexesAndMappingRead) {
   EXPECT_LT(pod_projection()(raw).serialize().size(), raw.serialize().size());
 }
 
-TEST(CacheProjection, TheOperatorsDeploymentKeepsItsSpecAndOthersAreStubs) {
+TEST(CacheProjection, TheOperatorsDeploymentKeepsItsSpecPackedAndOthersAreStubs) {
   const auto project = deployment_projection();
   const value ours = full_deployment();
   const value kept = project(ours);
-  EXPECT_EQ(kept.at("spec"), ours.at("spec"));
+  EXPECT_FALSE(kept.has_field("spec")) << "the spec is cached as text, not as a tree";
+  EXPECT_EQ(unpacked(kept).at("spec"), ours.at("spec"));
+  EXPECT_FALSE(unpacked(kept).has_field(kPackedField));
   EXPECT_EQ(kept.at("metadata"), ours.at("metadata"));
   EXPECT_FALSE(kept.at("status").has_field("unavailableReplicas"));
 
@@ -182,7 +184,7 @@ TEST(CacheProjection, TheOperatorsDeploymentKeepsItsSpecAndOthersAreStubs) {
   // detection sees the missing label and puts it back.
   value unlabelled = ours;
   unlabelled["metadata"]["labels"] = value::object();
-  const value kept_unlabelled = project(unlabelled);
+  const value kept_unlabelled = unpacked(project(unlabelled));
   EXPECT_EQ(kept_unlabelled.at("spec"), ours.at("spec"));
   value desired = value::parse(R"({"metadata":{"name":"rec","labels":{"app.kubernetes.io/managed-by":"worker-operator"},
       "annotations":{"worker.dev/applied-hash":"abc"}}})");
@@ -194,12 +196,29 @@ TEST(CacheProjection, TheOperatorsConfigMapIsWholeAndOthersAreStubs) {
   const value ours = value::parse(R"({"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"rec-config",
       "namespace":"campaigns","uid":"c-1","resourceVersion":"5","labels":{"app.kubernetes.io/managed-by":"worker-operator"}},
       "data":{"config.yaml":"concurrency: 4\n"}})");
-  EXPECT_EQ(project(ours), ours);
+  EXPECT_FALSE(project(ours).has_field("data")) << "the data is cached as text, not as a tree";
+  EXPECT_EQ(unpacked(project(ours)), ours);
   value foreign = ours;
   foreign["metadata"]["labels"] = value::object();
   const value stub = project(foreign);
   EXPECT_FALSE(stub.has_field("data"));
   EXPECT_EQ(kube::object_key(stub), "campaigns/rec-config");
+}
+
+// Drift detection reads the cached object through unpacked(): a hand edit deep in the packed spec (the
+// image), or in a ConfigMap's data, is still found, and an untouched object still needs no apply.
+TEST(CacheProjection, DriftIsSeenThroughThePackedSpec) {
+  const auto project = deployment_projection();
+  const value ours = full_deployment();
+  value desired = value::object();
+  desired["metadata"] = ours.at("metadata");
+  desired["spec"] = ours.at("spec");
+  EXPECT_EQ(apply_need(unpacked(project(ours)), desired), ApplyNeed::kNone);
+  value edited = ours;
+  edited["spec"]["template"]["spec"]["containers"][0]["image"] = value::string("someone/else:1");
+  EXPECT_EQ(apply_need(unpacked(project(edited)), desired), ApplyNeed::kDrifted);
+  EXPECT_EQ(unpacked(value::null()), value::null());
+  EXPECT_EQ(unpacked(project(ours)), unpacked(unpacked(project(ours)))) << "unpacking twice changes nothing";
 }
 
 }  // namespace

@@ -5,9 +5,12 @@
 #include <memory>
 #include <string>
 
+#include "workerjob/cache.h"
+
 namespace wo::workerjob {
 namespace {
 
+// A WorkerJob as the operator's cache holds it: through the informer's projection (status packed).
 kube::ObjectPtr workerjob(const std::string& name, const std::string& ready, const std::string& reason) {
   auto o = web::json::value::parse(R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob",
       "metadata":{"namespace":"team","name":")" +
@@ -19,7 +22,7 @@ kube::ObjectPtr workerjob(const std::string& name, const std::string& ready, con
     condition["reason"] = web::json::value::string(reason);
     o["status"]["conditions"] = web::json::value::array({condition});
   }
-  return std::make_shared<const web::json::value>(std::move(o));
+  return std::make_shared<const web::json::value>(workerjob_projection()(std::move(o)));
 }
 
 TEST(StatusMetrics, CountsWorkerJobsByReadyStatusAndReasonAtEveryScrape) {
