@@ -7,7 +7,8 @@
 # failure or Ctrl-C.
 #
 # Environment: BUILD_DIR (build), BENCH_SCALE_JOBS (1000,5000), BENCH_SCALE_ROUNDS (1),
-# BENCH_SCALE_IDLE_SECONDS (60), KWOK_NODES (2; each holds 10,000 pods).
+# BENCH_SCALE_IDLE_SECONDS (60), BENCH_SCALE_DOUBLE_PODS_UP_TO (1000: the sizes whose pods are also doubled
+# to measure the cost of a cached pod), KWOK_NODES (2; each holds 10,000 pods).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-build}
@@ -17,6 +18,7 @@ kubectl=$root/build/k8s/bin/kubectl
 jobs=${BENCH_SCALE_JOBS:-1000,5000}
 rounds=${BENCH_SCALE_ROUNDS:-1}
 idle=${BENCH_SCALE_IDLE_SECONDS:-60}
+double_pods_up_to=${BENCH_SCALE_DOUBLE_PODS_UP_TO:-1000}
 nodes=${KWOK_NODES:-2}
 out_dir=$build/bench
 mkdir -p "$out_dir" "$build/kwok"
@@ -70,6 +72,6 @@ fi
 
 echo "bench-scale: $jobs WorkerJobs with replicas 1, $rounds round(s) each (takes many minutes)"
 "$build/bench/operator_scale_bench" --jobs "$jobs" --rounds "$rounds" --idle-seconds "$idle" \
-  --out "$out_dir/scale.json" >/dev/null
+  --double-pods-up-to "$double_pods_up_to" --out "$out_dir/scale.json" >/dev/null
 python3 hack/lib/bench_report.py --scale "$out_dir/scale.json"
 echo "bench-scale: figures written to docs/benchmarks.md and docs/benchmarks.json"

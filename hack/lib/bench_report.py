@@ -60,7 +60,8 @@ def worker_section(w):
 
 
 def operator_section(op):
-    return [
+    base = op.get("baseline")
+    lines = [
         "## Operator", "", stamp(op), "",
         f"Method: {op['jobs']} WorkerJobs (replicas 0) created at once by {op['concurrency']} client threads in a "
         "fresh namespace of the local cluster, the operator running as a process with "
@@ -71,15 +72,35 @@ def operator_section(op):
         f"client with the same number of threads. Each figure is the median of {op.get('rounds', 1)} rounds with the min "
         "and max in brackets; operator and raw rounds alternate within the run (the ratio is taken per round). A "
         "wait that times out fails the benchmark.", "",
-        "| figure | operator | raw limit | operator / raw |", "|---|---|---|---|",
-        f"| time to converge (s) | {fig(op['operator_seconds_to_converge'])} | {fig(op['raw_seconds'])} | "
-        f"{fig(op['ratio_to_raw'], 2)} |",
-        f"| API requests | {fig(op['operator_api_requests'], 0)} (operator only) | {op['raw_api_requests']:.0f} | |",
-        f"| create-to-Deployment p50 (ms) | {fig(op['create_to_deployment_p50_ms'], 0)} | | |",
-        f"| create-to-Deployment p99 (ms) | {fig(op['create_to_deployment_p99_ms'], 0)} | | |",
-        f"| operator peak RSS (MiB) | {fig(op['operator_peak_rss_mib'])} | | |",
+    ]
+    if base:
+        lines += [
+            f"Baseline: the operator built from commit {base.get('version') or base['binary']} ran in the same rounds "
+            "(`BENCH_BASELINE=COMMIT make bench`); the order of the three sides rotates from round to round, and "
+            "baseline / operator is taken within each round.", ""]
+    header = "| figure | operator | raw limit | operator / raw |" + (" baseline | baseline / operator |" if base else "")
+    lines += [header, "|---|---|---|---|" + ("---|---|" if base else "")]
+
+    def row(label, key, raw="", ratio="", base_key=None, digits=1):
+        cells = [label, fig(op[key], digits), raw, ratio]
+        if base:
+            cells.append(fig(base[base_key], digits) if base_key in base else "")
+            cells.append(fig(op["baseline_over_operator"], 2) if base_key == "seconds_to_converge" else "")
+        return "| " + " | ".join(cells) + " |"
+
+    lines += [
+        row("time to converge (s)", "operator_seconds_to_converge", fig(op["raw_seconds"]), fig(op["ratio_to_raw"], 2),
+            "seconds_to_converge"),
+        row("API requests (the operator's only)", "operator_api_requests", f"{op['raw_api_requests']:.0f}", "",
+            "api_requests", 0),
+        row("create-to-Deployment p50 (ms)", "create_to_deployment_p50_ms", base_key="create_to_deployment_p50_ms",
+            digits=0),
+        row("create-to-Deployment p99 (ms)", "create_to_deployment_p99_ms", base_key="create_to_deployment_p99_ms",
+            digits=0),
+        row("operator peak RSS (MiB)", "operator_peak_rss_mib", base_key="peak_rss_mib"),
         "",
     ]
+    return lines
 
 
 SCALE_ROWS = [

@@ -99,15 +99,19 @@ std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_po
   return out;
 }
 
-std::unique_ptr<e2e::OperatorProcess> start_operator(const std::string& ns, int concurrency) {
+std::unique_ptr<e2e::OperatorProcess> start_operator(const std::string& ns, int concurrency,
+                                                     const std::string& binary) {
   const int health_port = e2e::free_loopback_port();
   auto op = std::make_unique<e2e::OperatorProcess>(
-      ns, std::vector<std::string>{"--health-addr=127.0.0.1:" + std::to_string(health_port),
-                                   "--max-concurrent-reconciles=" + std::to_string(concurrency), "--log-level=info"});
+      ns,
+      std::vector<std::string>{"--health-addr=127.0.0.1:" + std::to_string(health_port),
+                               "--max-concurrent-reconciles=" + std::to_string(concurrency), "--log-level=info"},
+      binary);
   op->start();
   const std::string url = "http://127.0.0.1:" + std::to_string(health_port) + "/readyz";
   if (!e2e::wait_until(
           [&] {
+            if (op->exited()) throw std::runtime_error("the operator exited while starting:\n" + op->log_tail());
             return e2e::run({"curl", "-sf", url}).ok();
           },
           std::chrono::seconds(60), e2e::kPollInterval)) {
@@ -142,6 +146,17 @@ ProcessSample sample_operator(const e2e::OperatorProcess& op) {
     if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_mib = std::stod(line.substr(6)) / 1024.0;
   }
   return s;
+}
+
+void delete_namespace_and_wait(const std::string& ns) {
+  e2e::kubectl({"delete", "namespace", ns, "--wait=false", "--ignore-not-found"});
+  if (!e2e::wait_until(
+          [&] {
+            return !e2e::kubectl({"get", "namespace", ns}).ok();
+          },
+          kWaitLimit, std::chrono::seconds(2))) {
+    throw std::runtime_error("namespace " + ns + " was not deleted within 10 min");
+  }
 }
 
 }  // namespace wo::bench

@@ -60,8 +60,10 @@ std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_po
                                  const std::map<std::string, BenchClock::time_point>& arrived);
 
 // The operator as a process watching ns with `concurrency` reconcilers, started, its caches synced (its
-// /readyz answers), so that start-up is not part of a figure; throws with its log after 60 s.
-std::unique_ptr<e2e::OperatorProcess> start_operator(const std::string& ns, int concurrency);
+// /readyz answers), so that start-up is not part of a figure; throws with its log after 60 s. `binary`
+// empty: this build's operator.
+std::unique_ptr<e2e::OperatorProcess> start_operator(const std::string& ns, int concurrency,
+                                                     const std::string& binary = "");
 
 // Waits until the operator has nothing to do: its work queue empty and no reconcile running (its
 // workqueue_depth and controller_runtime_active_workers read 0 on two scrapes in a row); throws after
@@ -76,5 +78,9 @@ struct ProcessSample {
   double cpu_seconds = 0;  // user + system
 };
 ProcessSample sample_operator(const e2e::OperatorProcess& op);
+
+// Deletes the namespace and waits until it is gone (its objects collected), so that the next measurement
+// does not share the cluster with the garbage collector; throws after kWaitLimit.
+void delete_namespace_and_wait(const std::string& ns);
 
 }  // namespace wo::bench

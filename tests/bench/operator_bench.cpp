@@ -15,9 +15,17 @@
 // alternate (operator first in even rounds, raw first in odd ones), since the machine may be shared. A
 // wait that times out fails the bench: it yields no figure.
 //
+// With --baseline-operator, another build of the operator (an older commit's) runs in the same rounds, so
+// that "faster than before" is measured side by side, not against a figure from another day.
+//
 // Usage: operator_bench [--jobs N] [--concurrency C] [--rounds R] [--out FILE.json]
+//                       [--baseline-operator PATH [--baseline-version TEXT]]
 
+#include <unistd.h>
+
+#include <algorithm>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <map>
 #include <mutex>
@@ -58,7 +66,8 @@ bool converged(const value& wj) {
   return !seen.is_null() && gen == seen && wo::e2e::at(wj, "status.deployment").is_string();
 }
 
-OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency) {
+// `binary` empty: this build's operator; otherwise another build's, the baseline.
+OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency, const std::string& binary) {
   wo::e2e::TestNamespace ns("bench-op");
   wo::bench::Arrivals deployments_seen, workerjobs_converged;
   auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns.name(),
@@ -66,7 +75,7 @@ OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency) {
   auto workerjobs = wo::bench::watch_arrivals(client, wo::workerjob::workerjobs_resource(), ns.name(),
                                               workerjobs_converged, converged);
   // The burst starts once the operator's caches have synced (start-up is not part of the figure).
-  const auto op = wo::bench::start_operator(ns.name(), concurrency);
+  const auto op = wo::bench::start_operator(ns.name(), concurrency, binary);
 
   std::mutex mu;
   std::map<std::string, Clock::time_point> created_at;
@@ -88,6 +97,7 @@ OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency) {
   deployments->stop();
   workerjobs->stop();
   op->stop();
+  wo::bench::delete_namespace_and_wait(ns.name());  // the next side runs on a quiet cluster
   return r;
 }
 
@@ -109,42 +119,70 @@ double run_raw(wo::kube::Client& client, int jobs, int concurrency) {
     patch["status"]["deployment"] = value::string(name);
     client.merge_patch(wo::workerjob::workerjobs_resource(), ns.name(), name, patch, "status");
   });
-  return duration<double>(Clock::now() - start).count();
+  const double seconds = duration<double>(Clock::now() - start).count();
+  wo::bench::delete_namespace_and_wait(ns.name());  // the next side runs on a quiet cluster
+  return seconds;
 }
 
-struct Rounds {
-  std::vector<double> converge_s, raw_s, ratio, p50_ms, p99_ms, rss_mib, requests;
+struct Figures {
+  std::vector<double> converge_s, p50_ms, p99_ms, rss_mib, requests;
+  void add(const OperatorRun& r) {
+    converge_s.push_back(r.seconds_to_converge);
+    p50_ms.push_back(r.p50_ms);
+    p99_ms.push_back(r.p99_ms);
+    rss_mib.push_back(static_cast<double>(r.peak_rss_kib) / 1024.0);
+    requests.push_back(r.api_requests);
+  }
+  value summaries() const {
+    value out = value::object(true);
+    out["seconds_to_converge"] = wo::bench::summary(converge_s);
+    out["create_to_deployment_p50_ms"] = wo::bench::summary(p50_ms);
+    out["create_to_deployment_p99_ms"] = wo::bench::summary(p99_ms);
+    out["peak_rss_mib"] = wo::bench::summary(rss_mib);
+    out["api_requests"] = wo::bench::summary(requests);
+    return out;
+  }
 };
 
-Rounds run_rounds(wo::kube::Client& client, int jobs, int concurrency, int rounds) {
+struct Rounds {
+  Figures op, baseline;
+  std::vector<double> raw_s, ratio, baseline_over_op;
+};
+
+// Each round runs every side once: this operator, the raw client and, given a baseline binary, the
+// baseline operator. The order rotates from round to round so that a shared machine's load falls on
+// every side alike; ratios are taken within a round.
+Rounds run_rounds(wo::kube::Client& client, int jobs, int concurrency, int rounds, const std::string& baseline) {
   Rounds out;
   for (int round = 0; round < rounds; ++round) {
-    OperatorRun op;
+    OperatorRun op, base;
     double raw = 0;
-    const auto operator_round = [&] {
-      std::cerr << "operator bench: round " << round + 1 << "/" << rounds << ": " << jobs
-                << " WorkerJobs through the operator...\n";
-      op = run_operator(client, jobs, concurrency);
-    };
-    const auto raw_round = [&] {
-      std::cerr << "operator bench: round " << round + 1 << "/" << rounds
-                << ": the same writes from a tight client...\n";
-      raw = run_raw(client, jobs, concurrency);
-    };
-    if (round % 2 == 0) {
-      operator_round();
-      raw_round();
-    } else {
-      raw_round();
-      operator_round();
+    const std::string of = std::to_string(round + 1) + "/" + std::to_string(rounds) + ": ";
+    std::vector<std::function<void()>> sides = {
+        [&] {
+          std::cerr << "operator bench: round " << of << jobs << " WorkerJobs through the operator...\n";
+          op = run_operator(client, jobs, concurrency, "");
+        },
+        [&] {
+          std::cerr << "operator bench: round " << of << "the same writes from a tight client...\n";
+          raw = run_raw(client, jobs, concurrency);
+        }};
+    if (!baseline.empty()) {
+      sides.emplace_back([&] {
+        std::cerr << "operator bench: round " << of << jobs << " WorkerJobs through the baseline " << baseline
+                  << "...\n";
+        base = run_operator(client, jobs, concurrency, baseline);
+      });
     }
-    out.converge_s.push_back(op.seconds_to_converge);
+    std::rotate(sides.begin(), sides.begin() + (round % static_cast<int>(sides.size())), sides.end());
+    for (const auto& side : sides) side();
+    out.op.add(op);
     out.raw_s.push_back(raw);
     out.ratio.push_back(op.seconds_to_converge / raw);
-    out.p50_ms.push_back(op.p50_ms);
-    out.p99_ms.push_back(op.p99_ms);
-    out.rss_mib.push_back(static_cast<double>(op.peak_rss_kib) / 1024.0);
-    out.requests.push_back(op.api_requests);
+    if (!baseline.empty()) {
+      out.baseline.add(base);
+      out.baseline_over_op.push_back(base.seconds_to_converge / op.seconds_to_converge);
+    }
   }
   return out;
 }
@@ -157,6 +195,9 @@ int main(int argc, char** argv) {
   flags.add_int("concurrency", "", 4, "Operator --max-concurrent-reconciles, and the raw client's threads");
   flags.add_int("rounds", "", 3, "Rounds; operator and raw alternate within each, figures are medians");
   flags.add_string("out", "", "", "Write the figures as JSON to this file");
+  flags.add_string("baseline-operator", "", "",
+                   "Another build's worker-operator binary, run in the same rounds for comparison");
+  flags.add_string("baseline-version", "", "", "What the baseline is (e.g. its commit), for the report");
   try {
     flags.parse(argc, argv);
   } catch (const std::exception& e) {
@@ -177,19 +218,31 @@ int main(int argc, char** argv) {
   try {
     wo::e2e::install_crd();
     wo::kube::Client client(wo::kube::load_config(""));
-    const Rounds r = run_rounds(client, jobs, concurrency, rounds);
+    const std::string baseline = flags.get_string("baseline-operator");
+    if (!baseline.empty() && access(baseline.c_str(), X_OK) != 0) {
+      std::cerr << "--baseline-operator " << baseline << ": not an executable file\n";
+      return 2;
+    }
+    const Rounds r = run_rounds(client, jobs, concurrency, rounds, baseline);
     value out = value::object(true);
     out["jobs"] = value::number(jobs);
     out["concurrency"] = value::number(concurrency);
     out["rounds"] = value::number(rounds);
-    out["operator_seconds_to_converge"] = wo::bench::summary(r.converge_s);
+    const value op = r.op.summaries();
+    out["operator_seconds_to_converge"] = op.at("seconds_to_converge");
     out["raw_seconds"] = wo::bench::summary(r.raw_s);
     out["ratio_to_raw"] = wo::bench::summary(r.ratio);
-    out["create_to_deployment_p50_ms"] = wo::bench::summary(r.p50_ms);
-    out["create_to_deployment_p99_ms"] = wo::bench::summary(r.p99_ms);
-    out["operator_peak_rss_mib"] = wo::bench::summary(r.rss_mib);
-    out["operator_api_requests"] = wo::bench::summary(r.requests);
+    out["create_to_deployment_p50_ms"] = op.at("create_to_deployment_p50_ms");
+    out["create_to_deployment_p99_ms"] = op.at("create_to_deployment_p99_ms");
+    out["operator_peak_rss_mib"] = op.at("peak_rss_mib");
+    out["operator_api_requests"] = op.at("api_requests");
     out["raw_api_requests"] = value::number(2.0 * jobs);  // the operator's two writes per WorkerJob
+    if (!baseline.empty()) {
+      out["baseline"] = r.baseline.summaries();
+      out["baseline"]["binary"] = value::string(baseline);
+      out["baseline"]["version"] = value::string(flags.get_string("baseline-version"));
+      out["baseline_over_operator"] = wo::bench::summary(r.baseline_over_op);
+    }
     std::cout << out.serialize() << "\n";
     if (!flags.get_string("out").empty()) std::ofstream(flags.get_string("out")) << out.serialize() << "\n";
   } catch (const std::exception& e) {

@@ -12,17 +12,21 @@
 //     peak RSS while syncing, then over --idle-seconds with nothing changing its CPU, its RSS at the end
 //     (steady RSS) and the requests it made;
 //   - RSS per 1,000 cached pods: every WorkerJob scaled to 2 replicas (N more pods), another fresh operator
-//     started, and its steady RSS compared with the previous one's.
+//     started, and its steady RSS compared with the previous one's. Only for sizes up to
+//     --double-pods-up-to (1000): on a two-core machine the control plane takes longer than the wait limit
+//     to start 5,000 more pods, and the cost of a pod is the same at any size.
 //
 // Rounds of a size run one after the other; every figure is the median of the rounds with min and max. A
 // wait that times out fails the bench: it yields no figure.
 //
-// Usage: operator_scale_bench [--jobs 1000,5000] [--concurrency C] [--rounds R] [--idle-seconds S] [--out FILE]
+// Usage: operator_scale_bench [--jobs 1000,5000] [--concurrency C] [--rounds R] [--idle-seconds S]
+//                             [--double-pods-up-to N] [--out FILE]
 
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <stdexcept>
 #include <thread>
@@ -166,27 +170,14 @@ void scale_all(wo::kube::Client& client, const std::string& ns, int jobs, int re
   op->stop();
 }
 
-// Waits until the namespace is gone (its WorkerJobs, Deployments and pods collected), so that the next
-// round does not share the cluster with the garbage collector.
-void delete_namespace_and_wait(const std::string& ns) {
-  wo::e2e::kubectl({"delete", "namespace", ns, "--wait=false", "--ignore-not-found"});
-  if (!wo::e2e::wait_until(
-          [&] {
-            return !wo::e2e::kubectl({"get", "namespace", ns}).ok();
-          },
-          wo::bench::kWaitLimit, 2s)) {
-    throw std::runtime_error("namespace " + ns + " was not deleted within 10 min");
-  }
-}
-
 struct Round {
   Burst burst;
-  Idle idle;         // a fresh operator, N pods
-  Idle idle_double;  // a fresh operator, 2N pods
+  Idle idle;                        // a fresh operator, N pods
+  std::optional<Idle> idle_double;  // a fresh operator, 2N pods (sizes up to --double-pods-up-to)
   double rss_per_1000_pods_mib = 0;
 };
 
-Round run_round(wo::kube::Client& client, int jobs, int concurrency, seconds idle) {
+Round run_round(wo::kube::Client& client, int jobs, int concurrency, seconds idle, bool double_pods) {
   Round r;
   wo::e2e::TestNamespace ns("scale");
   std::cerr << "scale bench: " << jobs << " WorkerJobs created at once...\n";
@@ -194,13 +185,15 @@ Round run_round(wo::kube::Client& client, int jobs, int concurrency, seconds idl
   std::cerr << "scale bench: converged in " << r.burst.converge_s << " s; a fresh operator, idle " << idle.count()
             << " s...\n";
   r.idle = fresh_operator_idle(ns.name(), concurrency, idle);
-  std::cerr << "scale bench: every WorkerJob scaled to 2 replicas...\n";
-  scale_all(client, ns.name(), jobs, 2, concurrency);
-  std::cerr << "scale bench: a fresh operator with twice the pods, idle " << idle.count() << " s...\n";
-  r.idle_double = fresh_operator_idle(ns.name(), concurrency, idle);
-  r.rss_per_1000_pods_mib = (r.idle_double.steady_rss_mib - r.idle.steady_rss_mib) * 1000.0 / jobs;
+  if (double_pods) {
+    std::cerr << "scale bench: every WorkerJob scaled to 2 replicas...\n";
+    scale_all(client, ns.name(), jobs, 2, concurrency);
+    std::cerr << "scale bench: a fresh operator with twice the pods, idle " << idle.count() << " s...\n";
+    r.idle_double = fresh_operator_idle(ns.name(), concurrency, idle);
+    r.rss_per_1000_pods_mib = (r.idle_double->steady_rss_mib - r.idle.steady_rss_mib) * 1000.0 / jobs;
+  }
   std::cerr << "scale bench: deleting the namespace...\n";
-  delete_namespace_and_wait(ns.name());
+  wo::bench::delete_namespace_and_wait(ns.name());
   return r;
 }
 
@@ -216,8 +209,10 @@ value figures_of(const std::vector<Round>& rounds, int jobs) {
     f["steady_rss_mib"].push_back(r.idle.steady_rss_mib);
     f["idle_cpu_percent"].push_back(r.idle.cpu_percent);
     f["idle_requests"].push_back(r.idle.requests);
-    f["steady_rss_mib_twice_the_pods"].push_back(r.idle_double.steady_rss_mib);
-    f["rss_per_1000_pods_mib"].push_back(r.rss_per_1000_pods_mib);
+    if (r.idle_double) {
+      f["steady_rss_mib_twice_the_pods"].push_back(r.idle_double->steady_rss_mib);
+      f["rss_per_1000_pods_mib"].push_back(r.rss_per_1000_pods_mib);
+    }
   }
   value out = value::object(true);
   out["workerjobs"] = value::number(jobs);
@@ -266,6 +261,8 @@ int main(int argc, char** argv) {
   flags.add_int("concurrency", "", 4, "Operator --max-concurrent-reconciles, and the creating client's threads");
   flags.add_int("rounds", "", 1, "Rounds per size; figures are medians");
   flags.add_int("idle-seconds", "", 60, "How long a fresh operator is left alone to measure idle CPU and RSS");
+  flags.add_int("double-pods-up-to", "", 1000,
+                "Sizes up to this also scale every WorkerJob to 2 replicas to measure RSS per 1,000 cached pods");
   flags.add_string("out", "", "", "Write the figures as JSON to this file");
   std::vector<int> sizes;
   try {
@@ -297,7 +294,8 @@ int main(int argc, char** argv) {
       for (int round = 0; round < flags.get_int("rounds"); ++round) {
         std::cerr << "scale bench: size " << sizes[s] << ", round " << round + 1 << "/" << flags.get_int("rounds")
                   << "\n";
-        rounds.push_back(run_round(client, sizes[s], concurrency, idle));
+        rounds.push_back(
+            run_round(client, sizes[s], concurrency, idle, sizes[s] <= flags.get_int("double-pods-up-to")));
       }
       runs[s] = figures_of(rounds, sizes[s]);
     }

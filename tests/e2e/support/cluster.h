@@ -73,7 +73,8 @@ int free_loopback_port();
 // build/bin/worker-operator as a child process watching one namespace, logging to a file.
 class OperatorProcess {
  public:
-  explicit OperatorProcess(const std::string& ns, std::vector<std::string> extra_args = {});
+  // `binary` empty: this build's bin/worker-operator; the benchmarks pass another build's to compare.
+  explicit OperatorProcess(const std::string& ns, std::vector<std::string> extra_args = {}, std::string binary = "");
   ~OperatorProcess();
   OperatorProcess(const OperatorProcess&) = delete;
   OperatorProcess& operator=(const OperatorProcess&) = delete;
@@ -82,6 +83,7 @@ class OperatorProcess {
   void kill9();                                                            // SIGKILL, no cleanup: a crash
   int stop(std::chrono::milliseconds timeout = std::chrono::seconds(20));  // SIGTERM; returns exit status
   bool running() const { return pid_ > 0; }
+  bool exited();  // reaps it if it has ended (e.g. refused its flags); true when it is not running
   pid_t pid() const { return pid_; }
   std::string log_tail(size_t lines = 40) const;
   // Its Prometheus text from /metrics (a free loopback port chosen at construction); throws when the
@@ -94,6 +96,7 @@ class OperatorProcess {
  private:
   std::string ns_;
   std::vector<std::string> extra_args_;
+  std::string binary_;
   std::string log_path_;
   int metrics_port_ = 0;
   pid_t pid_ = -1;
