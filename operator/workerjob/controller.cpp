@@ -58,6 +58,12 @@ std::chrono::milliseconds blocked_recheck(const api::WorkerJobStatus& status) {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::clamp(blocked_for / 2, kMin, kMax));
 }
 
+// metadata.generation, or 0 (a kind that has none).
+std::int64_t generation_of(const value& object) {
+  const value* g = kube::nested(object, {"metadata", "generation"});
+  return g != nullptr && g->is_integer() ? g->as_number().to_int64() : 0;
+}
+
 // The key of an object's entry in the reconciler's memos: "deployments/ns/name".
 std::string memo_key(const kube::ResourceRef& resource, const std::string& ns, const std::string& name) {
   return resource.plural + "/" + ns + "/" + name;
@@ -122,9 +128,15 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
     if (it != memos_.end()) {
       const ObjectMemo& memo = it->second;
       normalised = memo.normalised_fingerprint == fingerprint;
-      // The cache still holds the very version this operator replaced with this rendering a moment ago:
-      // its own write has not reached the informer yet. Applying again would be a write for nothing.
-      if (memo.written_fingerprint == fingerprint && !live.is_null() && live_version == memo.replaced_version) {
+      // The cache still holds the very version this operator replaced with this rendering a moment ago, or
+      // one of a lower generation than the write made (written by others before the write, delivered
+      // after it): its own write has not reached the informer yet. Applying again would be a write for
+      // nothing.
+      const bool older_than_written = memo.written_generation > 0 &&
+                                      kube::meta_string(live, "uid") == memo.written_uid &&
+                                      generation_of(live) < memo.written_generation;
+      if (memo.written_fingerprint == fingerprint && !live.is_null() &&
+          (live_version == memo.replaced_version || older_than_written)) {
         out.live = live;
         out.awaiting_cache = true;
         return std::nullopt;
@@ -165,6 +177,8 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
     if (out.written) {
       memo.written_fingerprint = fingerprint;
       memo.replaced_version = live_version;
+      memo.written_uid = kube::meta_string(applied, "uid");
+      memo.written_generation = generation_of(applied);
     }
   }
   if (newly_normalised) {

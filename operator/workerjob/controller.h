@@ -99,6 +99,12 @@ class WorkerJobReconciler : public runtime::Reconciler {
     // reconciles again), so the object is not applied a second time meanwhile.
     std::string written_fingerprint;
     std::string replaced_version;
+    // The same for versions written by others between the one replaced and the write (a Deployment
+    // controller's status updates on a hand-edited spec), still on their way to the cache: the object the
+    // write produced (its uid and generation) is newer than any of them. Generation 0: not known (a
+    // ConfigMap has none), and only replaced_version decides.
+    std::string written_uid;
+    std::int64_t written_generation = 0;
   };
   std::mutex mu_;
   std::unordered_map<std::string, ObjectMemo> memos_;

@@ -51,7 +51,8 @@ class RecordingApi {
         path.find("/events") == std::string::npos) {
       value applied = value::parse(body);
       applied["metadata"]["uid"] = value::string("uid-of-" + kube::meta_string(applied, "name"));
-      applied["metadata"]["resourceVersion"] = value::string("2");
+      applied["metadata"]["resourceVersion"] = value::string(std::to_string(++version_));
+      applied["metadata"]["generation"] = value::number(version_);
       rq.reply(status_codes::OK, applied);
     } else if (rq.method() == methods::PATCH || rq.method() == methods::POST) {
       rq.reply(status_codes::OK, value::object());
@@ -62,6 +63,7 @@ class RecordingApi {
 
   mutable std::mutex mu_;
   std::vector<std::string> requests_;
+  int version_ = 100;                    // the resourceVersion and generation of the next apply's answer
   kube::testing::FakeApiServer server_;  // last: it calls answer() until it is closed
 };
 
@@ -92,6 +94,24 @@ class Reconciler : public ::testing::Test {
                                    RenderOptions{"worker:1"});
     reconciler.reconcile({"campaigns", "rec"}, {});
     events.stop();
+  }
+  // The Deployment the reconciler renders for workerjob(), as the API server would return it.
+  value rendered_deployment() {
+    const auto parsed = api::parse_workerjob(workerjob());
+    EXPECT_TRUE(parsed.ok()) << parsed.error_text();
+    const auto rendered = render(*parsed.value, RenderOptions{"worker:1"});
+    EXPECT_TRUE(rendered.ok()) << rendered.error_text();
+    value live = rendered.value->deployment;
+    live["metadata"]["uid"] = value::string("d-1");
+    live["metadata"]["resourceVersion"] = value::string("7");
+    live["metadata"]["generation"] = value::number(2);
+    return live;
+  }
+  int deployment_applies() const {
+    int n = 0;
+    for (const auto& r : api.requests())
+      n += r.rfind("PATCH /apis/apps/v1/namespaces/campaigns/deployments/rec ", 0) == 0;
+    return n;
   }
   void cache(kube::Store& store, const value& object) { store.upsert(std::make_shared<const value>(object)); }
 
@@ -137,21 +157,45 @@ TEST_F(Reconciler, AForeignConfigMapInTheCacheIsANameConflict) {
 // The operator's Deployment with its managed-by label edited away is still in the cache whole (its
 // controller is the WorkerJob), and applied again: the apply puts the label back.
 TEST_F(Reconciler, AnOwnedDeploymentWhoseLabelWasRemovedIsAppliedAgain) {
-  const value job = workerjob();
-  cache(workerjobs, job);
-  const auto parsed = api::parse_workerjob(job);
-  ASSERT_TRUE(parsed.ok()) << parsed.error_text();
-  const auto rendered = render(*parsed.value, RenderOptions{"worker:1"});
-  ASSERT_TRUE(rendered.ok()) << rendered.error_text();
-  value live = rendered.value->deployment;
-  live["metadata"]["uid"] = value::string("d-1");
-  live["metadata"]["resourceVersion"] = value::string("7");
+  cache(workerjobs, workerjob());
+  value live = rendered_deployment();
   live["metadata"]["labels"].erase("app.kubernetes.io/managed-by");
   cache(deployments, deployment_projection()(live));
   reconcile();
   EXPECT_TRUE(api.any("PATCH /apis/apps/v1/namespaces/campaigns/deployments/rec"))
       << ::testing::PrintToString(api.requests());
   EXPECT_FALSE(api.any("GET "));
+}
+
+// A hand edit is put back; the versions the Deployment controller wrote on the edited spec before that
+// (status updates, same generation) reach the cache after the write and must not be reverted again: each
+// would be an apply for nothing (OperatorTest.HandEditsOfTheDeploymentAreReverted counts writes per change
+// and caught it). A later edit, of a higher generation, is put back again.
+TEST_F(Reconciler, VersionsOlderThanItsOwnWriteAreNotRevertedAgain) {
+  cache(workerjobs, workerjob());
+  value edited = rendered_deployment();
+  edited["metadata"]["uid"] = value::string("uid-of-rec");  // the uid the fake API's answers carry
+  edited["spec"]["template"]["spec"]["containers"][0]["image"] = value::string("someone/else:1");
+  cache(deployments, deployment_projection()(edited));
+  runtime::EventRecorder events(client);
+  WorkerJobReconciler reconciler(client, {workerjobs, deployments, configmaps, replicasets, pods}, events,
+                                 RenderOptions{"worker:1"});
+  reconciler.reconcile({"campaigns", "rec"}, {});
+  ASSERT_EQ(deployment_applies(), 1) << ::testing::PrintToString(api.requests());
+
+  value stale = edited;  // the Deployment controller's status write on the edited spec, before the revert
+  stale["metadata"]["resourceVersion"] = value::string("8");
+  cache(deployments, deployment_projection()(stale));
+  reconciler.reconcile({"campaigns", "rec"}, {});
+  EXPECT_EQ(deployment_applies(), 1) << "a version older than the revert was applied again";
+
+  value edited_again = stale;  // someone edits it again after the revert: a new generation
+  edited_again["metadata"]["resourceVersion"] = value::string("205");
+  edited_again["metadata"]["generation"] = value::number(200);
+  cache(deployments, deployment_projection()(edited_again));
+  reconciler.reconcile({"campaigns", "rec"}, {});
+  EXPECT_EQ(deployment_applies(), 2) << "a new hand edit must be put back";
+  events.stop();
 }
 
 }  // namespace
