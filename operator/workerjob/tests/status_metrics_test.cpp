@@ -11,10 +11,12 @@ namespace wo::workerjob {
 namespace {
 
 // A WorkerJob as the operator's cache holds it: through the informer's projection (status packed).
-kube::ObjectPtr workerjob(const std::string& name, const std::string& ready, const std::string& reason) {
+kube::ObjectPtr workerjob(const std::string& name, const std::string& ready, const std::string& reason,
+                          const std::string& version = "") {
   auto o = web::json::value::parse(R"({"apiVersion":"worker.dev/v1alpha1","kind":"WorkerJob",
       "metadata":{"namespace":"team","name":")" +
                                    name + R"("}})");
+  if (!version.empty()) o["metadata"]["resourceVersion"] = web::json::value::string(version);
   if (!ready.empty()) {
     auto condition = web::json::value::object();
     condition["type"] = web::json::value::string("Ready");
@@ -43,6 +45,30 @@ TEST(StatusMetrics, CountsWorkerJobsByReadyStatusAndReasonAtEveryScrape) {
   text = registry.render();
   EXPECT_NE(text.find(R"(worker_operator_workerjobs{ready="True",reason="Available"} 3)"), std::string::npos) << text;
   EXPECT_NE(text.find(R"(worker_operator_workerjobs{ready="False",reason="OOMKilled"} 0)"), std::string::npos) << text;
+}
+
+// A scrape parses only the WorkerJobs whose resourceVersion changed since the last one (their status is
+// packed text in the cache). Shown here by a status swapped under an unchanged version, which the API server
+// never does: the count stays what it was read as, until the version moves.
+TEST(StatusMetrics, OnlyAChangedVersionIsReadAgain) {
+  kube::Store store;
+  metrics::Registry registry;
+  register_status_metrics(registry, store);
+  store.upsert(workerjob("a", "False", "CrashLoopBackOff", "7"));
+  std::string text = registry.render();
+  EXPECT_NE(text.find(R"(worker_operator_workerjobs{ready="False",reason="CrashLoopBackOff"} 1)"), std::string::npos);
+  store.upsert(workerjob("a", "True", "Available", "7"));
+  text = registry.render();
+  EXPECT_NE(text.find(R"(worker_operator_workerjobs{ready="False",reason="CrashLoopBackOff"} 1)"), std::string::npos)
+      << "version 7 was read already\n"
+      << text;
+  store.upsert(workerjob("a", "True", "Available", "8"));
+  text = registry.render();
+  EXPECT_NE(text.find(R"(worker_operator_workerjobs{ready="True",reason="Available"} 1)"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"(worker_operator_workerjobs{ready="False",reason="CrashLoopBackOff"} 0)"), std::string::npos);
+  store.erase("team/a");
+  text = registry.render();
+  EXPECT_NE(text.find(R"(worker_operator_workerjobs{ready="True",reason="Available"} 0)"), std::string::npos) << text;
 }
 
 }  // namespace
