@@ -36,7 +36,14 @@ def fig(f, digits=1):
 
 def stamp(part):
     m = part["machine"]
-    load = f", load average {m['load_average']:.1f} at the end of the run" if "load_average" in m else ""
+    own = part.get("load_average")  # the bench's own reading: {"start": "1.05 0.9 0.8", "end": ...}
+    if isinstance(own, dict) and "start" in own and "end" in own:
+        start, end = own["start"].split()[0], own["end"].split()[0]
+        load = f", load average {start} at the start and {end} at the end of the run"
+    elif "load_average" in m:
+        load = f", load average {m['load_average']:.1f} at the end of the run"
+    else:
+        load = ""
     return f"Measured {part['date']} on {m['cores']} cores ({m['cpu']}), {m['memory_gib']} GiB{load}."
 
 

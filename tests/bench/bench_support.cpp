@@ -148,6 +148,13 @@ ProcessSample sample_operator(const e2e::OperatorProcess& op) {
   return s;
 }
 
+std::string load_average() {
+  std::ifstream in("/proc/loadavg");
+  std::string one, five, fifteen;
+  if (!(in >> one >> five >> fifteen)) return "unknown (/proc/loadavg unreadable)";
+  return one + " " + five + " " + fifteen;
+}
+
 void delete_namespace_and_wait(const std::string& ns) {
   e2e::kubectl({"delete", "namespace", ns, "--wait=false", "--ignore-not-found"});
   if (!e2e::wait_until(

@@ -79,6 +79,10 @@ struct ProcessSample {
 };
 ProcessSample sample_operator(const e2e::OperatorProcess& op);
 
+// The machine's load average (1, 5 and 15 minutes) as /proc/loadavg has it, for the report's stamp:
+// {"start": "...", "end": "..."} beside the figures, the machine being shared.
+std::string load_average();
+
 // Deletes the namespace and waits until it is gone (its objects collected), so that the next measurement
 // does not share the cluster with the garbage collector; throws after kWaitLimit.
 void delete_namespace_and_wait(const std::string& ns);

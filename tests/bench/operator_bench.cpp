@@ -223,10 +223,14 @@ int main(int argc, char** argv) {
       std::cerr << "--baseline-operator " << baseline << ": not an executable file\n";
       return 2;
     }
+    const std::string load_before = wo::bench::load_average();
     const Rounds r = run_rounds(client, jobs, concurrency, rounds, baseline);
     value out = value::object(true);
     out["jobs"] = value::number(jobs);
     out["concurrency"] = value::number(concurrency);
+    out["load_average"] = value::object(true);
+    out["load_average"]["start"] = value::string(load_before);
+    out["load_average"]["end"] = value::string(wo::bench::load_average());
     out["rounds"] = value::number(rounds);
     const value op = r.op.summaries();
     out["operator_seconds_to_converge"] = op.at("seconds_to_converge");

@@ -286,6 +286,8 @@ int main(int argc, char** argv) {
     wo::e2e::install_crd();
     wo::kube::Client client(wo::kube::load_config(""));
     value out = value::object(true);
+    out["load_average"] = value::object(true);
+    out["load_average"]["start"] = value::string(wo::bench::load_average());
     out["concurrency"] = value::number(concurrency);
     out["idle_seconds"] = value::number(static_cast<int>(idle.count()));
     value runs = value::array();
@@ -300,6 +302,7 @@ int main(int argc, char** argv) {
       runs[s] = figures_of(rounds, sizes[s]);
     }
     out["sizes"] = runs;
+    out["load_average"]["end"] = value::string(wo::bench::load_average());
     std::cout << out.serialize() << "\n";
     if (!flags.get_string("out").empty()) std::ofstream(flags.get_string("out")) << out.serialize() << "\n";
   } catch (const std::exception& e) {
