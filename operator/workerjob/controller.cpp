@@ -21,6 +21,8 @@ constexpr std::chrono::seconds kDegradedRecheck{30};
 // (milliseconds later, which brings an event and another reconcile). A status derived now would be
 // overwritten at once, so it is written then instead; this delay only matters if no event comes.
 constexpr std::chrono::seconds kStatusAfterWrite{2};
+// How long a created object may take to reach the cache before it is taken for deleted and created again.
+constexpr std::chrono::seconds kCreationInFlight{10};
 // Condition messages are kept readable (the API allows 32 KiB).
 constexpr std::size_t kMaxMessage = 4096;
 
@@ -135,8 +137,12 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
       const bool older_than_written = memo.written_generation > 0 &&
                                       kube::meta_string(live, "uid") == memo.written_uid &&
                                       generation_of(live) < memo.written_generation;
-      if (memo.written_fingerprint == fingerprint && !live.is_null() &&
-          (live_version == memo.replaced_version || older_than_written)) {
+      // A creation whose watch event has not arrived: another informer's event (the new ReplicaSet's) can
+      // come first, and the object would be created again, a write for nothing.
+      const bool creation_in_flight = live.is_null() && memo.replaced_version.empty() && !memo.written_uid.empty() &&
+                                      std::chrono::steady_clock::now() - memo.written_at < kCreationInFlight;
+      if (memo.written_fingerprint == fingerprint &&
+          (creation_in_flight || (!live.is_null() && (live_version == memo.replaced_version || older_than_written)))) {
         out.live = live;
         out.awaiting_cache = true;
         return std::nullopt;
@@ -179,6 +185,7 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
       memo.replaced_version = live_version;
       memo.written_uid = kube::meta_string(applied, "uid");
       memo.written_generation = generation_of(applied);
+      memo.written_at = std::chrono::steady_clock::now();
     }
   }
   if (newly_normalised) {

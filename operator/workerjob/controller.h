@@ -105,6 +105,9 @@ class WorkerJobReconciler : public runtime::Reconciler {
     // ConfigMap has none), and only replaced_version decides.
     std::string written_uid;
     std::int64_t written_generation = 0;
+    // When it was written: a creation not in the cache yet is awaited only this long (kCreationInFlight),
+    // since an object deleted after its creation looks the same.
+    std::chrono::steady_clock::time_point written_at;
   };
   std::mutex mu_;
   std::unordered_map<std::string, ObjectMemo> memos_;

@@ -167,6 +167,20 @@ TEST_F(Reconciler, AnOwnedDeploymentWhoseLabelWasRemovedIsAppliedAgain) {
   EXPECT_FALSE(api.any("GET "));
 }
 
+// The ReplicaSet of a new Deployment can reach the operator before the Deployment's own watch event: a
+// reconcile then finds no Deployment in the cache, and must not create it a second time
+// (OperatorTest.NormalisedValuesConvergeWithOneWrite counted 3 creations).
+TEST_F(Reconciler, ACreationNotInTheCacheYetIsNotCreatedAgain) {
+  cache(workerjobs, workerjob());
+  runtime::EventRecorder events(client);
+  WorkerJobReconciler reconciler(client, {workerjobs, deployments, configmaps, replicasets, pods}, events,
+                                 RenderOptions{"worker:1"});
+  reconciler.reconcile({"campaigns", "rec"}, {});
+  reconciler.reconcile({"campaigns", "rec"}, {});
+  EXPECT_EQ(deployment_applies(), 1) << ::testing::PrintToString(api.requests());
+  events.stop();
+}
+
 // A hand edit is put back; the versions the Deployment controller wrote on the edited spec before that
 // (status updates, same generation) reach the cache after the write and must not be reverted again: each
 // would be an apply for nothing (OperatorTest.HandEditsOfTheDeploymentAreReverted counts writes per change
