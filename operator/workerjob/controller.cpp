@@ -116,6 +116,20 @@ value WorkerJobReconciler::live_object(const kube::Store& cache, const std::stri
   return value::null();
 }
 
+bool WorkerJobReconciler::write_not_cached_yet(const ObjectMemo& memo, const value& live) {
+  if (live.is_null()) {
+    // A creation whose watch event has not arrived: another informer's event (the new ReplicaSet's) can
+    // come first.
+    return memo.replaced_version.empty() && !memo.written_uid.empty() &&
+           std::chrono::steady_clock::now() - memo.written_at < kCreationInFlight;
+  }
+  // The very version the write replaced, or one of a lower generation than the write made (written by
+  // others before the write, delivered after it).
+  return kube::meta_string(live, "resourceVersion") == memo.replaced_version ||
+         (memo.written_generation > 0 && kube::meta_string(live, "uid") == memo.written_uid &&
+          generation_of(live) < memo.written_generation);
+}
+
 std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::ResourceRef& resource,
                                                             const api::WorkerJob& job, const value& live,
                                                             const value& desired, const std::string& name,
@@ -130,19 +144,7 @@ std::optional<Problem> WorkerJobReconciler::apply_if_needed(const kube::Resource
     if (it != memos_.end()) {
       const ObjectMemo& memo = it->second;
       normalised = memo.normalised_fingerprint == fingerprint;
-      // The cache still holds the very version this operator replaced with this rendering a moment ago, or
-      // one of a lower generation than the write made (written by others before the write, delivered
-      // after it): its own write has not reached the informer yet. Applying again would be a write for
-      // nothing.
-      const bool older_than_written = memo.written_generation > 0 &&
-                                      kube::meta_string(live, "uid") == memo.written_uid &&
-                                      generation_of(live) < memo.written_generation;
-      // A creation whose watch event has not arrived: another informer's event (the new ReplicaSet's) can
-      // come first, and the object would be created again, a write for nothing.
-      const bool creation_in_flight = live.is_null() && memo.replaced_version.empty() && !memo.written_uid.empty() &&
-                                      std::chrono::steady_clock::now() - memo.written_at < kCreationInFlight;
-      if (memo.written_fingerprint == fingerprint &&
-          (creation_in_flight || (!live.is_null() && (live_version == memo.replaced_version || older_than_written)))) {
+      if (memo.written_fingerprint == fingerprint && write_not_cached_yet(memo, live)) {
         out.live = live;
         out.awaiting_cache = true;
         return std::nullopt;

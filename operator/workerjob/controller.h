@@ -109,6 +109,10 @@ class WorkerJobReconciler : public runtime::Reconciler {
     // since an object deleted after its creation looks the same.
     std::chrono::steady_clock::time_point written_at;
   };
+  // The operator's last write of this rendering has not reached the cache yet: `live` (null: absent) is
+  // the version it replaced, older, or a creation still on its way. Applying again would be a write for
+  // nothing; the write's own watch event reconciles again.
+  static bool write_not_cached_yet(const ObjectMemo& memo, const web::json::value& live);
   std::mutex mu_;
   std::unordered_map<std::string, ObjectMemo> memos_;
 };
