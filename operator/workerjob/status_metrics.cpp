@@ -30,9 +30,13 @@ std::pair<std::string, std::string> ready_of(const web::json::value& workerjob) 
 // status is packed text (cache.h), and parsing every one at every scrape cost about 30 ms of CPU per 1,000
 // WorkerJobs: with 5,000, the scrapes were most of an idle operator's CPU. Only a WorkerJob whose version
 // changed since the last scrape is parsed again.
+struct Reading {
+  std::string version;
+  std::pair<std::string, std::string> ready;  // (status, reason)
+};
 struct ReadyMemo {
   std::mutex mu;
-  std::unordered_map<std::string, std::pair<std::string, std::pair<std::string, std::string>>> by_key;
+  std::unordered_map<std::string, Reading> by_key;
 };
 
 }  // namespace
@@ -43,15 +47,15 @@ void register_status_metrics(metrics::Registry& registry, const kube::Store& wor
                                 {"ready", "reason"});
   registry.on_collect([&family, &workerjobs, memo = std::make_shared<ReadyMemo>()] {
     std::map<std::vector<std::string>, double> counts;
-    std::unordered_map<std::string, std::pair<std::string, std::pair<std::string, std::string>>> seen;
+    std::unordered_map<std::string, Reading> seen;
     std::lock_guard lock(memo->mu);
     for (const auto& object : workerjobs.list()) {
       std::string key = kube::object_key(*object), version = kube::meta_string(*object, "resourceVersion");
       const auto it = memo->by_key.find(key);
-      const bool unchanged = !version.empty() && it != memo->by_key.end() && it->second.first == version;
-      auto ready = unchanged ? it->second.second : ready_of(unpacked(*object));
+      const bool unchanged = !version.empty() && it != memo->by_key.end() && it->second.version == version;
+      auto ready = unchanged ? it->second.ready : ready_of(unpacked(*object));
       counts[{ready.first, ready.second}] += 1;
-      seen.emplace(std::move(key), std::pair{std::move(version), std::move(ready)});
+      seen.emplace(std::move(key), Reading{std::move(version), std::move(ready)});
     }
     memo->by_key = std::move(seen);  // WorkerJobs gone are forgotten
     // A combination seen before and gone now reads 0, not its last count.

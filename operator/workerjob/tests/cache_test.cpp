@@ -206,7 +206,7 @@ TEST(CacheProjection, TheOperatorsConfigMapIsWholeAndOthersAreStubs) {
 }
 
 // Drift detection reads the cached object through unpacked(): a hand edit deep in the packed spec (the
-// image), or in a ConfigMap's data, is still found, and an untouched object still needs no apply.
+// image) is still found, and an untouched object still needs no apply.
 TEST(CacheProjection, DriftIsSeenThroughThePackedSpec) {
   const auto project = deployment_projection();
   const value ours = full_deployment();

@@ -232,10 +232,21 @@ double deployment_applies(const std::string& metrics_text) {
   return writes;
 }
 
+namespace {
+
+// Builds from before the namespaced mode (commit 8324a1a) took a single --namespace; the benchmarks run
+// such a build as their baseline.
+std::string namespace_flag(const std::string& binary) {
+  return run({binary, "--help"}).out.find("--namespaces=") != std::string::npos ? "--namespaces=" : "--namespace=";
+}
+
+}  // namespace
+
 OperatorProcess::OperatorProcess(const std::string& ns, std::vector<std::string> extra_args, std::string binary)
     : ns_(ns),
       extra_args_(std::move(extra_args)),
       binary_(binary.empty() ? binary_dir() + "/bin/worker-operator" : std::move(binary)),
+      namespace_flag_(binary_ == binary_dir() + "/bin/worker-operator" ? "--namespaces=" : namespace_flag(binary_)),
       log_path_(binary_dir() + "/tests/operator-" + ns + ".log"),
       metrics_port_(free_loopback_port()) {}
 
@@ -256,20 +267,10 @@ OperatorProcess::~OperatorProcess() {
   if (pid_ > 0) stop();
 }
 
-namespace {
-
-// Builds from before the namespaced mode (commit 8324a1a) took a single --namespace; the benchmarks run
-// such a build as their baseline.
-std::string namespace_flag(const std::string& binary) {
-  return run({binary, "--help"}).out.find("--namespaces=") != std::string::npos ? "--namespaces=" : "--namespace=";
-}
-
-}  // namespace
-
 void OperatorProcess::start() {
   std::vector<std::string> argv = {binary_,
                                    "--kubeconfig=" + kubeconfig(),
-                                   namespace_flag(binary_) + ns_,
+                                   namespace_flag_ + ns_,
                                    "--metrics-addr=127.0.0.1:" + std::to_string(metrics_port_),
                                    "--health-addr=127.0.0.1:0",
                                    "--log-format=text",

@@ -97,6 +97,7 @@ class OperatorProcess {
   std::string ns_;
   std::vector<std::string> extra_args_;
   std::string binary_;
+  std::string namespace_flag_;  // "--namespaces=", or "--namespace=" for a baseline build older than it
   std::string log_path_;
   int metrics_port_ = 0;
   pid_t pid_ = -1;
