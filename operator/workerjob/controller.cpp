@@ -17,10 +17,9 @@ using web::json::value;
 // While a pod is failing, look again after this long even without an event: the failure window of a
 // container that runs again between crashes ends without the API server telling anyone.
 constexpr std::chrono::seconds kDegradedRecheck{30};
-// After writing the Deployment, its status is stale until the Deployment controller has seen the change
-// (milliseconds later, which brings an event and another reconcile). A status derived now would be
-// overwritten at once, so it is written then instead; this delay only matters if no event comes.
-constexpr std::chrono::seconds kStatusAfterWrite{2};
+// A write of the operator's own that the cache has not shown yet: look again after this long even without
+// an event (its watch event normally comes within milliseconds; the object may also have been deleted).
+constexpr std::chrono::seconds kAwaitingCacheRecheck{2};
 // How long a created object may take to reach the cache before it is taken for deleted and created again.
 constexpr std::chrono::seconds kCreationInFlight{10};
 // Condition messages are kept readable (the API allows 32 KiB).
@@ -261,8 +260,7 @@ WorkerJobReconciler::Applied WorkerJobReconciler::apply_desired(const api::Worke
       }
     }
   }
-  // A write still on its way to the cache counts as a write: the status waits for the Deployment controller.
-  return {deployment.live, std::nullopt, deployment.written || deployment.awaiting_cache};
+  return {deployment.live, std::nullopt, deployment.awaiting_cache};
 }
 
 std::vector<value> WorkerJobReconciler::pods_of(const value& deployment) const {
@@ -274,19 +272,33 @@ std::vector<value> WorkerJobReconciler::pods_of(const value& deployment) const {
   return pods;
 }
 
-void WorkerJobReconciler::write_status(const api::WorkerJob& job, const value& raw,
+api::WorkerJobStatus WorkerJobReconciler::status_before(const api::WorkerJob& job) {
+  const std::string key = job.metadata.namespace_ + "/" + job.metadata.name;
+  std::lock_guard lock(mu_);
+  const auto it = status_memos_.find(key);
+  if (it == status_memos_.end()) return job.status;
+  if (it->second.replaced_version == job.metadata.resource_version) return it->second.written;
+  status_memos_.erase(it);  // the cache has caught up with the write
+  return job.status;
+}
+
+void WorkerJobReconciler::write_status(const api::WorkerJob& job, const value& raw, const api::WorkerJobStatus& before,
                                        const api::WorkerJobStatus& status) {
   value next = api::to_json(status);
   // A merge patch keeps what it does not mention: a field the new status no longer has (the Deployment
-  // of a conflicting name, a replica count of zero) is written as null, so it is removed.
-  if (raw.has_field("status") && raw.at("status").is_object()) {
-    for (const auto& [key, unused] : raw.at("status").as_object()) {
+  // of a conflicting name, a replica count of zero) is written as null, so it is removed. The stored
+  // status is the cached one, or the one last written when the cache has not caught up with it.
+  for (const value& stored : {raw.has_field("status") ? raw.at("status") : value::null(), api::to_json(before)}) {
+    if (!stored.is_object()) continue;
+    for (const auto& [key, unused] : stored.as_object()) {
       if (!next.has_field(key)) next[key] = value::null();
     }
   }
   value patch = value::object(true);
   patch["status"] = next;
   client_.merge_patch(workerjobs_resource(), job.metadata.namespace_, job.metadata.name, patch, "status");
+  std::lock_guard lock(mu_);
+  status_memos_[job.metadata.namespace_ + "/" + job.metadata.name] = {job.metadata.resource_version, status};
 }
 
 void WorkerJobReconciler::record_transitions(const value& raw, const api::WorkerJobStatus& before,
@@ -353,6 +365,7 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
     std::lock_guard lock(mu_);
     memos_.erase(memo_key(deployments_resource(), request.namespace_, request.name));
     memos_.erase(memo_key(configmaps_resource(), request.namespace_, config_map_name(request.name)));
+    status_memos_.erase(request.key());
     return {};
   }
   if (cached->has_field("metadata") && cached->at("metadata").has_field("deletionTimestamp")) return {};
@@ -364,8 +377,14 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
   const auto rendered = render(job, options_);
   if (!rendered.ok()) return report_invalid(raw, "InvalidSpec", rendered.error_text());
 
+  // A Deployment written in this reconcile is judged from the write's answer, and the status written at
+  // once: its observedGeneration tells the user the spec was acted on, without waiting for the Deployment
+  // controller (whose report brings an event and the next status).
   const Applied applied = apply_desired(job, raw, *rendered.value);
-  if (applied.deployment_written) return {std::chrono::duration_cast<std::chrono::milliseconds>(kStatusAfterWrite)};
+  if (applied.deployment_awaiting_cache) {
+    // Written by an earlier reconcile, which wrote the status too; the cache still holds an older version.
+    return {std::chrono::duration_cast<std::chrono::milliseconds>(kAwaitingCacheRecheck)};
+  }
 
   Observed observed;
   observed.blocked = applied.blocked;
@@ -373,10 +392,12 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
     observed.deployment = &applied.deployment;
     observed.pods = pods_of(applied.deployment);
   }
-  const api::WorkerJobStatus status = derive_status(job, observed, now_text());
-  if (status_changed(job.status, status)) {
-    write_status(job, raw, status);
-    record_transitions(raw, job.status, status);
+  api::WorkerJob known = job;  // with the status last written, if the cache does not show it yet
+  known.status = status_before(job);
+  const api::WorkerJobStatus status = derive_status(known, observed, now_text());
+  if (status_changed(known.status, status)) {
+    write_status(job, raw, known.status, status);
+    record_transitions(raw, known.status, status);
     const api::Condition* ready = find_condition(status, "Ready");
     log::info("status updated", {{"namespace", job.metadata.namespace_},
                                  {"name", job.metadata.name},

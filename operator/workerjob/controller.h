@@ -60,8 +60,8 @@ class WorkerJobReconciler : public runtime::Reconciler {
   // the problem that blocked the controller, if any.
   struct Applied {
     web::json::value deployment;
-    std::optional<Problem> blocked;   // NameConflict, ApplyRejected
-    bool deployment_written = false;  // this reconcile created or changed the Deployment
+    std::optional<Problem> blocked;          // NameConflict, ApplyRejected
+    bool deployment_awaiting_cache = false;  // an earlier reconcile's write is not in the cache yet
   };
   Applied apply_desired(const api::WorkerJob& job, const web::json::value& raw, const Rendered& desired);
   // One object: applied when apply_need() says so. A rejection by the API server is returned as a
@@ -80,7 +80,12 @@ class WorkerJobReconciler : public runtime::Reconciler {
   static web::json::value live_object(const kube::Store& cache, const std::string& ns, const std::string& name);
   // The pods of the Deployment's ReplicaSets, from the caches.
   std::vector<web::json::value> pods_of(const web::json::value& deployment) const;
-  void write_status(const api::WorkerJob& job, const web::json::value& raw, const api::WorkerJobStatus& status);
+  // The status the WorkerJob has as far as the reconciler knows: the one it last wrote while the cache
+  // still holds the version before that write, else the cached one.
+  api::WorkerJobStatus status_before(const api::WorkerJob& job);
+  // Writes `status` over `before` (fields it no longer has are removed) and remembers it.
+  void write_status(const api::WorkerJob& job, const web::json::value& raw, const api::WorkerJobStatus& before,
+                    const api::WorkerJobStatus& status);
   void record_transitions(const web::json::value& raw, const api::WorkerJobStatus& before,
                           const api::WorkerJobStatus& after);
   runtime::Result report_invalid(const web::json::value& raw, const std::string& reason, const std::string& message);
@@ -113,8 +118,16 @@ class WorkerJobReconciler : public runtime::Reconciler {
   // the version it replaced, older, or a creation still on its way. Applying again would be a write for
   // nothing; the write's own watch event reconciles again.
   static bool write_not_cached_yet(const ObjectMemo& memo, const web::json::value& live);
+  // The status last written to a WorkerJob ("ns/name") and the resourceVersion that write replaced, until
+  // the cache shows a newer version: a reconcile meanwhile (the new Deployment's event comes milliseconds
+  // after the write) would otherwise compare with the older status and write the same one again.
+  struct StatusMemo {
+    std::string replaced_version;
+    api::WorkerJobStatus written;
+  };
   std::mutex mu_;
   std::unordered_map<std::string, ObjectMemo> memos_;
+  std::unordered_map<std::string, StatusMemo> status_memos_;
 };
 
 }  // namespace wo::workerjob
