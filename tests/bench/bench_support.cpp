@@ -51,12 +51,18 @@ void Arrivals::record(const std::string& name) {
   if (at_.emplace(name, BenchClock::now()).second) cv_.notify_all();
 }
 
+std::chrono::milliseconds wait_limit_for(size_t objects) {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(kWaitLimit) +
+         std::chrono::milliseconds(120) * static_cast<std::int64_t>(objects);
+}
+
 void Arrivals::wait_for(size_t count, const std::string& what) {
+  const auto limit = wait_limit_for(count);
   std::unique_lock l(mu_);
-  if (!cv_.wait_for(l, kWaitLimit, [&] { return at_.size() >= count; })) {
-    throw std::runtime_error(
-        "only " + std::to_string(at_.size()) + " of " + std::to_string(count) + " " + what + " within " +
-        std::to_string(std::chrono::duration_cast<std::chrono::minutes>(kWaitLimit).count()) + " min");
+  if (!cv_.wait_for(l, limit, [&] { return at_.size() >= count; })) {
+    throw std::runtime_error("only " + std::to_string(at_.size()) + " of " + std::to_string(count) + " " + what +
+                             " within " +
+                             std::to_string(std::chrono::duration_cast<std::chrono::seconds>(limit).count()) + " s");
   }
 }
 
@@ -71,14 +77,15 @@ std::map<std::string, BenchClock::time_point> Arrivals::snapshot() const {
 }
 
 std::unique_ptr<kube::Informer> watch_arrivals(kube::Client& client, const kube::ResourceRef& resource,
-                                               const std::string& ns, Arrivals& arrivals,
-                                               std::function<bool(const value&)> counts) {
+                                               const std::string& ns, std::vector<Counted> counted) {
   kube::ReflectorOptions ro;
   ro.resource = resource;
   ro.namespace_ = ns;
   auto informer = std::make_unique<kube::Informer>(client, ro);
-  auto record = [&arrivals, counts = std::move(counts)](const kube::ObjectPtr& o) {
-    if (counts(*o)) arrivals.record(kube::meta_string(*o, "name"));
+  auto record = [counted = std::move(counted)](const kube::ObjectPtr& o) {
+    for (const auto& c : counted) {
+      if (c.counts(*o)) c.arrivals.record(kube::meta_string(*o, "name"));
+    }
   };
   informer->add_handlers({record, [record](const kube::ObjectPtr&, const kube::ObjectPtr& o) { record(o); }, nullptr});
   informer->start();
@@ -86,6 +93,21 @@ std::unique_ptr<kube::Informer> watch_arrivals(kube::Client& client, const kube:
     throw std::runtime_error("the bench's own " + resource.plural + " watch did not sync within 30 s");
   }
   return informer;
+}
+
+bool ready_with(const value& workerjob, int replicas) {
+  const value gen = e2e::at(workerjob, "metadata.generation"), seen = e2e::at(workerjob, "status.observedGeneration");
+  if (seen.is_null() || gen != seen) return false;
+  if (replicas > 0) {
+    const value ready = e2e::at(workerjob, "status.readyReplicas");
+    if (!ready.is_integer() || ready.as_integer() < replicas) return false;
+  }
+  const value conditions = e2e::at(workerjob, "status.conditions");
+  if (!conditions.is_array()) return false;
+  for (const auto& c : conditions.as_array()) {
+    if (e2e::at(c, "type") == value::string("Ready")) return e2e::at(c, "status") == value::string("True");
+  }
+  return false;
 }
 
 std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_point>& started,
@@ -122,10 +144,13 @@ std::unique_ptr<e2e::OperatorProcess> start_operator(const std::string& ns, int 
 
 void wait_operator_idle(const e2e::OperatorProcess& op) {
   int idle_scrapes = 0;
+  double requests_before = -1;
   const auto idle = [&] {
     const std::string text = op.metrics();
+    const double requests = e2e::metric_sum(text, "rest_client_requests_total{");
     const bool now = e2e::metric_sum(text, "workqueue_depth{") == 0 &&
-                     e2e::metric_sum(text, "controller_runtime_active_workers{") == 0;
+                     e2e::metric_sum(text, "controller_runtime_active_workers{") == 0 && requests == requests_before;
+    requests_before = requests;
     idle_scrapes = now ? idle_scrapes + 1 : 0;
     return idle_scrapes >= 2;
   };

@@ -24,6 +24,9 @@ using BenchClock = std::chrono::steady_clock;
 
 // A wait this long fails the bench: it yields no figure.
 constexpr auto kWaitLimit = std::chrono::minutes(10);
+// The limit for `objects` arrivals: kWaitLimit and 120 ms more per object, since a larger run takes longer
+// (5,000 WorkerJobs with their pods were Ready after 606 s on the development machine).
+std::chrono::milliseconds wait_limit_for(size_t objects);
 
 // The p-quantile (0..1) of v, nearest rank; 0 for no samples.
 double percentile(std::vector<double> v, double p);
@@ -38,7 +41,7 @@ void parallel(int n, int threads, const std::function<void(int)>& f);
 class Arrivals {
  public:
   void record(const std::string& name);
-  // Waits until `count` names arrived; throws, naming `what`, when kWaitLimit passes first.
+  // Waits until `count` names arrived; throws, naming `what`, when wait_limit_for(count) passes first.
   void wait_for(size_t count, const std::string& what);
   size_t size() const;
   std::map<std::string, BenchClock::time_point> snapshot() const;
@@ -49,11 +52,20 @@ class Arrivals {
   std::map<std::string, BenchClock::time_point> at_;
 };
 
-// An informer of the bench's own on `resource` in ns, recording into `arrivals` each object `counts`
-// accepts; started and synced (throws when it does not sync within 30 s).
+// Arrivals and the state an object must be in to count in them.
+struct Counted {
+  Arrivals& arrivals;
+  std::function<bool(const web::json::value&)> counts;
+};
+
+// An informer of the bench's own on `resource` in ns, recording each object into every Arrivals whose
+// `counts` accepts it (one watch for several states); started and synced (throws when it does not sync
+// within 30 s).
 std::unique_ptr<kube::Informer> watch_arrivals(kube::Client& client, const kube::ResourceRef& resource,
-                                               const std::string& ns, Arrivals& arrivals,
-                                               std::function<bool(const web::json::value&)> counts);
+                                               const std::string& ns, std::vector<Counted> counted);
+
+// A WorkerJob Ready for its generation with at least `replicas` ready replicas.
+bool ready_with(const web::json::value& workerjob, int replicas);
 
 // The milliseconds from each name's start to its arrival, for the names that arrived.
 std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_point>& started,
@@ -65,9 +77,10 @@ std::vector<double> latencies_ms(const std::map<std::string, BenchClock::time_po
 std::unique_ptr<e2e::OperatorProcess> start_operator(const std::string& ns, int concurrency,
                                                      const std::string& binary = "");
 
-// Waits until the operator has nothing to do: its work queue empty and no reconcile running (its
-// workqueue_depth and controller_runtime_active_workers read 0 on two scrapes in a row); throws after
-// kWaitLimit.
+// Waits until the operator has nothing to do: its work queue empty, no reconcile running and no request
+// made (its workqueue_depth and controller_runtime_active_workers read 0, and rest_client_requests_total
+// stays the same, over two scrapes a second apart: events are written after their reconcile); throws
+// after kWaitLimit.
 void wait_operator_idle(const e2e::OperatorProcess& op);
 
 // The operator's memory and CPU time. RSS and CPU come from its own process_* metrics; the peak, which no

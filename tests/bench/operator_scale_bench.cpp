@@ -60,21 +60,6 @@ value workerjob(const std::string& ns, int i) {
                       R"(","operator":"Exists","effect":"NoSchedule"}]}}})");
 }
 
-// A WorkerJob Ready for its generation with at least `replicas` ready replicas.
-std::function<bool(const value&)> ready_with(int replicas) {
-  return [replicas](const value& wj) {
-    const value gen = wo::e2e::at(wj, "metadata.generation"), seen = wo::e2e::at(wj, "status.observedGeneration");
-    const value ready = wo::e2e::at(wj, "status.readyReplicas");
-    if (seen.is_null() || gen != seen || !ready.is_integer() || ready.as_integer() < replicas) return false;
-    const value conditions = wo::e2e::at(wj, "status.conditions");
-    if (!conditions.is_array()) return false;
-    for (const auto& c : conditions.as_array()) {
-      if (wo::e2e::at(c, "type").as_string() == "Ready") return wo::e2e::at(c, "status").as_string() == "True";
-    }
-    return false;
-  };
-}
-
 // The operator's API requests so far, in total and by verb.
 std::map<std::string, double> requests_by_verb(const std::string& metrics) {
   std::map<std::string, double> out;
@@ -120,10 +105,11 @@ struct Burst {
 // The operator takes N new WorkerJobs created at once; returns when every one is Ready.
 Burst burst(wo::kube::Client& client, const std::string& ns, int jobs, int concurrency) {
   wo::bench::Arrivals deployments_seen, workerjobs_ready;
-  auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns, deployments_seen,
-                                               [](const value&) { return true; });
+  auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns,
+                                               {{deployments_seen, [](const value&) { return true; }}});
   auto workerjobs =
-      wo::bench::watch_arrivals(client, wo::workerjob::workerjobs_resource(), ns, workerjobs_ready, ready_with(1));
+      wo::bench::watch_arrivals(client, wo::workerjob::workerjobs_resource(), ns,
+                                {{workerjobs_ready, [](const value& wj) { return wo::bench::ready_with(wj, 1); }}});
   const auto op = wo::bench::start_operator(ns, concurrency);
 
   std::mutex mu;
@@ -153,11 +139,11 @@ Burst burst(wo::kube::Client& client, const std::string& ns, int jobs, int concu
 // that on to the Deployments; returns when every Deployment has that many ready replicas.
 void scale_all(wo::kube::Client& client, const std::string& ns, int jobs, int replicas, int concurrency) {
   wo::bench::Arrivals scaled;
-  auto deployments =
-      wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns, scaled, [replicas](const value& d) {
-        const value ready = wo::e2e::at(d, "status.readyReplicas");
-        return ready.is_integer() && ready.as_integer() >= replicas;
-      });
+  auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns,
+                                               {{scaled, [replicas](const value& d) {
+                                                   const value ready = wo::e2e::at(d, "status.readyReplicas");
+                                                   return ready.is_integer() && ready.as_integer() >= replicas;
+                                                 }}});
   const auto op = wo::bench::start_operator(ns, concurrency);
   value patch = value::object();
   patch["spec"] = value::object();
