@@ -1,8 +1,6 @@
 #include "bench_support.h"
 
-#include <algorithm>
 #include <atomic>
-#include <cmath>
 #include <fstream>
 #include <stdexcept>
 #include <thread>
@@ -13,23 +11,14 @@ namespace wo::bench {
 
 using web::json::value;
 
-double percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  const size_t i = std::min(v.size() - 1, static_cast<size_t>(std::lround(p * static_cast<double>(v.size() - 1))));
-  return v[i];
-}
-
-value summary(std::vector<double> samples) {
+value summary(const std::vector<double>& samples) {
+  const testing::Summary s = testing::summarize(samples);
   value out = value::object(true);
+  out["median"] = value::number(s.median);
+  out["min"] = value::number(s.min);
+  out["max"] = value::number(s.max);
   value list = value::array();
-  for (size_t i = 0; i < samples.size(); ++i) list[i] = value::number(samples[i]);
-  std::sort(samples.begin(), samples.end());
-  const size_t n = samples.size();
-  if (n == 0) throw std::logic_error("summary of no samples");
-  out["median"] = value::number(n % 2 == 1 ? samples[n / 2] : (samples[n / 2 - 1] + samples[n / 2]) / 2);
-  out["min"] = value::number(samples.front());
-  out["max"] = value::number(samples.back());
+  for (size_t i = 0; i < s.samples.size(); ++i) list[i] = value::number(s.samples[i]);
   out["samples"] = list;
   return out;
 }
@@ -171,13 +160,6 @@ ProcessSample sample_operator(const e2e::OperatorProcess& op) {
     if (line.rfind("VmHWM:", 0) == 0) s.peak_rss_mib = std::stod(line.substr(6)) / 1024.0;
   }
   return s;
-}
-
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  if (!(in >> one >> five >> fifteen)) return "unknown (/proc/loadavg unreadable)";
-  return one + " " + five + " " + fifteen;
 }
 
 void delete_namespace_and_wait(const std::string& ns) {

@@ -17,6 +17,7 @@
 #include "kube/client.h"
 #include "kube/informer.h"
 #include "support/cluster.h"
+#include "testing/figures.h"
 
 namespace wo::bench {
 
@@ -28,11 +29,11 @@ constexpr auto kWaitLimit = std::chrono::minutes(10);
 // (5,000 WorkerJobs with their pods were Ready after 606 s on the development machine).
 std::chrono::milliseconds wait_limit_for(size_t objects);
 
-// The p-quantile (0..1) of v, nearest rank; 0 for no samples.
-double percentile(std::vector<double> v, double p);
+using wo::testing::load_average;
+using wo::testing::percentile;
 
 // A figure over the rounds as JSON: median, min, max, and the samples in round order.
-web::json::value summary(std::vector<double> samples);
+web::json::value summary(const std::vector<double>& samples);
 
 // Runs f(i) for i in [0, n) on `threads` threads.
 void parallel(int n, int threads, const std::function<void(int)>& f);
@@ -91,10 +92,6 @@ struct ProcessSample {
   double cpu_seconds = 0;  // user + system
 };
 ProcessSample sample_operator(const e2e::OperatorProcess& op);
-
-// The machine's load average (1, 5 and 15 minutes) as /proc/loadavg has it, for the report's stamp:
-// {"start": "...", "end": "..."} beside the figures, the machine being shared.
-std::string load_average();
 
 // Deletes the namespace and waits until it is gone (its objects collected), so that the next measurement
 // does not share the cluster with the garbage collector; throws after kWaitLimit.

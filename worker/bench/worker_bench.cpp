@@ -35,6 +35,7 @@
 #include "queue/queue_job.h"
 #include "queue/schema.h"
 #include "queue/store.h"
+#include "testing/figures.h"
 #include "testing/postgres_server.h"
 #include "wo/cli.h"
 #include "wo/log.h"
@@ -44,6 +45,10 @@ namespace {
 using Clock = std::chrono::steady_clock;
 using std::chrono::milliseconds;
 using namespace wo;
+using wo::testing::load_average;
+using wo::testing::percentile;
+using wo::testing::summarize;
+using wo::testing::Summary;
 
 const char* kTable = "bench_jobs";
 // How long a record may take to start, and a worker to become ready or to LISTEN, before the bench
@@ -55,21 +60,6 @@ constexpr int kWarmup = 5;
 
 double ms_between(Clock::time_point from, Clock::time_point to) {
   return std::chrono::duration<double, std::milli>(to - from).count();
-}
-
-// One figure over the rounds: their median, minimum, maximum, and each round's value in order.
-struct Summary {
-  double median = 0, min = 0, max = 0;
-  std::vector<double> samples;
-};
-
-Summary summarize(const std::vector<double>& samples) {
-  if (samples.empty()) throw std::logic_error("no samples to summarise");
-  std::vector<double> sorted = samples;
-  std::sort(sorted.begin(), sorted.end());
-  const std::size_t n = sorted.size();
-  const double median = n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
-  return {median, sorted.front(), sorted.back(), samples};
 }
 
 std::string json_number(double v, int decimals) {
@@ -91,19 +81,6 @@ std::string cell(const Summary& s, int decimals, double scale = 1) {
   std::snprintf(buf, sizeof buf, "%.*f (%.*f to %.*f)", decimals, scale * s.median, decimals, scale * s.min, decimals,
                 scale * s.max);
   return buf;
-}
-
-// The load average (1, 5, 15 minutes) as /proc/loadavg gives it, or why it could not be read.
-std::string load_average() {
-  std::ifstream in("/proc/loadavg");
-  std::string one, five, fifteen;
-  if (!(in >> one >> five >> fifteen)) return "unknown (/proc/loadavg unreadable)";
-  return one + " " + five + " " + fifteen;
-}
-
-// A nearest-rank percentile of sorted values.
-double percentile(const std::vector<double>& sorted, double q) {
-  return sorted[std::min(sorted.size() - 1, static_cast<std::size_t>(q * static_cast<double>(sorted.size())))];
 }
 
 void reset_table(const std::string& dsn, long long n) {
@@ -356,11 +333,10 @@ struct FloorRow {
 
 struct Percentiles {
   std::vector<double> p50, p99, max;
-  void add(std::vector<double> ms) {
-    std::sort(ms.begin(), ms.end());
+  void add(const std::vector<double>& ms) {
     p50.push_back(percentile(ms, 0.5));
     p99.push_back(percentile(ms, 0.99));
-    max.push_back(ms.back());
+    max.push_back(*std::max_element(ms.begin(), ms.end()));
   }
 };
 
