@@ -14,7 +14,7 @@ constexpr const char* kCertificate = "fake-apiserver";
 FakeApiServer::FakeApiServer(Pki& pki, Handler handler) : pki_(pki), handler_(std::move(handler)) {
   if (!std::filesystem::exists(pki.crt(kCertificate))) pki.issue(kCertificate, kCertificate, "IP:127.0.0.1");
   uint16_t port = 0;
-  close(listen_on_loopback(port));  // a free port (the listener binds it again)
+  ::close(listen_on_loopback(port));  // a free port (the listener binds it again)
   url_ = "https://127.0.0.1:" + std::to_string(port);
   web::http::experimental::listener::http_listener_config cfg;
   const std::string crt = pki.crt(kCertificate), key = pki.key(kCertificate);
@@ -28,7 +28,12 @@ FakeApiServer::FakeApiServer(Pki& pki, Handler handler) : pki_(pki), handler_(st
 }
 
 FakeApiServer::~FakeApiServer() {
-  listener_->close().wait();
+  close();
+}
+
+void FakeApiServer::close() {
+  if (listener_) listener_->close().wait();
+  listener_.reset();
 }
 
 Config FakeApiServer::config() const {

@@ -26,6 +26,7 @@ class RecordingApi {
  public:
   explicit RecordingApi(kube::testing::Pki& pki) : server_(pki, [this](const http_request& rq) { answer(rq); }) {}
   kube::Config config() const { return server_.config(); }
+  void close() { server_.close(); }
   // "GET /apis/apps/v1/namespaces/ns/deployments/name", with the body for PATCHes.
   std::vector<std::string> requests() const {
     std::lock_guard lock(mu_);
@@ -88,7 +89,10 @@ class Reconciler : public ::testing::Test {
     replicasets.add_index(std::string(kByControllerIndex), kube::index_by_controller_owner_uid());
     pods.add_index(std::string(kByControllerIndex), kube::index_by_controller_owner_uid());
   }
-  ~Reconciler() override { events.stop(); }
+  ~Reconciler() override {
+    events.stop();
+    api.close();  // before the client goes (FakeApiServer::close)
+  }
   // One reconcile of the WorkerJob "campaigns/rec"; the reconciler's memos persist across calls.
   void reconcile() { reconciler.reconcile({"campaigns", "rec"}, {}); }
   // The Deployment the reconciler renders for workerjob(), as the API server would return it.
