@@ -6,7 +6,8 @@
 # and docs/benchmarks.md (hack/lib/bench_report.py). kwok and the fake nodes are removed on exit, also on
 # failure or Ctrl-C.
 #
-# Environment: BUILD_DIR (build), BENCH_SCALE_JOBS (1000,5000), BENCH_SCALE_ROUNDS (1),
+# Environment: BUILD_DIR (build), BENCH_SCALE_JOBS (1000,5000), BENCH_SCALE_ROUNDS (3: medians; about 45 min
+# on two cores),
 # BENCH_SCALE_IDLE_SECONDS (60), BENCH_SCALE_DOUBLE_PODS_UP_TO (1000: the sizes whose pods are also doubled
 # to measure the cost of a cached pod), KWOK_NODES (2; each holds 10,000 pods).
 set -euo pipefail
@@ -16,7 +17,7 @@ cd "$root"
 export KUBECONFIG=$root/.cluster/kubeconfig
 kubectl=$root/build/k8s/bin/kubectl
 jobs=${BENCH_SCALE_JOBS:-1000,5000}
-rounds=${BENCH_SCALE_ROUNDS:-1}
+rounds=${BENCH_SCALE_ROUNDS:-3}
 idle=${BENCH_SCALE_IDLE_SECONDS:-60}
 double_pods_up_to=${BENCH_SCALE_DOUBLE_PODS_UP_TO:-1000}
 nodes=${KWOK_NODES:-2}
