@@ -272,23 +272,24 @@ std::vector<value> WorkerJobReconciler::pods_of(const value& deployment) const {
   return pods;
 }
 
-api::WorkerJobStatus WorkerJobReconciler::status_before(const api::WorkerJob& job) {
-  const std::string key = job.metadata.namespace_ + "/" + job.metadata.name;
+void WorkerJobReconciler::adopt_written_status(api::WorkerJob& job) {
   std::lock_guard lock(mu_);
-  const auto it = status_memos_.find(key);
-  if (it == status_memos_.end()) return job.status;
-  if (it->second.replaced_version == job.metadata.resource_version) return it->second.written;
-  status_memos_.erase(it);  // the cache has caught up with the write
-  return job.status;
+  const auto it = status_memos_.find(job.metadata.namespace_ + "/" + job.metadata.name);
+  if (it == status_memos_.end()) return;
+  if (it->second.replaced_version == job.metadata.resource_version) {
+    job.status = it->second.written;
+  } else {
+    status_memos_.erase(it);  // the cache has caught up with the write
+  }
 }
 
-void WorkerJobReconciler::write_status(const api::WorkerJob& job, const value& raw, const api::WorkerJobStatus& before,
+void WorkerJobReconciler::write_status(const api::WorkerJob& job, const value& raw,
                                        const api::WorkerJobStatus& status) {
   value next = api::to_json(status);
   // A merge patch keeps what it does not mention: a field the new status no longer has (the Deployment
   // of a conflicting name, a replica count of zero) is written as null, so it is removed. The stored
-  // status is the cached one, or the one last written when the cache has not caught up with it.
-  for (const value& stored : {raw.has_field("status") ? raw.at("status") : value::null(), api::to_json(before)}) {
+  // status is the cached one, or the one last written (job.status) when the cache has not caught up.
+  for (const value& stored : {raw.has_field("status") ? raw.at("status") : value::null(), api::to_json(job.status)}) {
     if (!stored.is_object()) continue;
     for (const auto& [key, unused] : stored.as_object()) {
       if (!next.has_field(key)) next[key] = value::null();
@@ -371,9 +372,10 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
   if (cached->has_field("metadata") && cached->at("metadata").has_field("deletionTimestamp")) return {};
   const value raw = unpacked(*cached);
 
-  const auto parsed = api::parse_workerjob(raw);
+  auto parsed = api::parse_workerjob(raw);
   if (!parsed.ok()) return report_invalid(raw, "InvalidSpec", parsed.error_text());
-  const api::WorkerJob& job = *parsed.value;
+  api::WorkerJob& job = *parsed.value;
+  adopt_written_status(job);
   const auto rendered = render(job, options_);
   if (!rendered.ok()) return report_invalid(raw, "InvalidSpec", rendered.error_text());
 
@@ -392,12 +394,10 @@ runtime::Result WorkerJobReconciler::reconcile(const runtime::Request& request, 
     observed.deployment = &applied.deployment;
     observed.pods = pods_of(applied.deployment);
   }
-  api::WorkerJob known = job;  // with the status last written, if the cache does not show it yet
-  known.status = status_before(job);
-  const api::WorkerJobStatus status = derive_status(known, observed, now_text());
-  if (status_changed(known.status, status)) {
-    write_status(job, raw, known.status, status);
-    record_transitions(raw, known.status, status);
+  const api::WorkerJobStatus status = derive_status(job, observed, now_text());
+  if (status_changed(job.status, status)) {
+    write_status(job, raw, status);
+    record_transitions(raw, job.status, status);
     const api::Condition* ready = find_condition(status, "Ready");
     log::info("status updated", {{"namespace", job.metadata.namespace_},
                                  {"name", job.metadata.name},

@@ -80,12 +80,11 @@ class WorkerJobReconciler : public runtime::Reconciler {
   static web::json::value live_object(const kube::Store& cache, const std::string& ns, const std::string& name);
   // The pods of the Deployment's ReplicaSets, from the caches.
   std::vector<web::json::value> pods_of(const web::json::value& deployment) const;
-  // The status the WorkerJob has as far as the reconciler knows: the one it last wrote while the cache
-  // still holds the version before that write, else the cached one.
-  api::WorkerJobStatus status_before(const api::WorkerJob& job);
-  // Writes `status` over `before` (fields it no longer has are removed) and remembers it.
-  void write_status(const api::WorkerJob& job, const web::json::value& raw, const api::WorkerJobStatus& before,
-                    const api::WorkerJobStatus& status);
+  // Gives the parsed WorkerJob the status the reconciler last wrote, while the cache still holds the
+  // version before that write; forgets it once the cache has caught up.
+  void adopt_written_status(api::WorkerJob& job);
+  // Writes `status` over job.status (fields it no longer has are removed) and remembers it.
+  void write_status(const api::WorkerJob& job, const web::json::value& raw, const api::WorkerJobStatus& status);
   void record_transitions(const web::json::value& raw, const api::WorkerJobStatus& before,
                           const api::WorkerJobStatus& after);
   runtime::Result report_invalid(const web::json::value& raw, const std::string& reason, const std::string& message);

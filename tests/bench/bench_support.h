@@ -65,6 +65,9 @@ struct Counted {
 std::unique_ptr<kube::Informer> watch_arrivals(kube::Client& client, const kube::ResourceRef& resource,
                                                const std::string& ns, std::vector<Counted> counted);
 
+// Counts every object: for arrivals timed by their first appearance (ADDED).
+bool any_object(const web::json::value& object);
+
 // A WorkerJob Ready for its generation with at least `replicas` ready replicas.
 bool ready_with(const web::json::value& workerjob, int replicas);
 

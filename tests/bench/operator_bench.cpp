@@ -75,7 +75,7 @@ OperatorRun run_operator(wo::kube::Client& client, int jobs, int concurrency, co
   wo::e2e::TestNamespace ns("bench-op");
   wo::bench::Arrivals deployments_seen, workerjobs_converged, workerjobs_ready;
   auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns.name(),
-                                               {{deployments_seen, [](const value&) { return true; }}});
+                                               {{deployments_seen, wo::bench::any_object}});
   auto workerjobs =
       wo::bench::watch_arrivals(client, wo::workerjob::workerjobs_resource(), ns.name(),
                                 {{workerjobs_converged, converged},
@@ -119,9 +119,9 @@ double run_raw(wo::kube::Client& client, int jobs, int concurrency) {
   // on both sides alike.
   wo::bench::Arrivals deployments_seen, workerjobs_seen;
   auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns.name(),
-                                               {{deployments_seen, [](const value&) { return true; }}});
+                                               {{deployments_seen, wo::bench::any_object}});
   auto workerjobs = wo::bench::watch_arrivals(client, wo::workerjob::workerjobs_resource(), ns.name(),
-                                              {{workerjobs_seen, [](const value&) { return true; }}});
+                                              {{workerjobs_seen, wo::bench::any_object}});
   const auto start = Clock::now();
   wo::bench::parallel(jobs, concurrency, [&](int i) {
     const value wj = client.create(wo::workerjob::workerjobs_resource(), ns.name(), workerjob(ns.name(), i));

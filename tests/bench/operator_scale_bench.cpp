@@ -106,7 +106,7 @@ struct Burst {
 Burst burst(wo::kube::Client& client, const std::string& ns, int jobs, int concurrency) {
   wo::bench::Arrivals deployments_seen, workerjobs_ready;
   auto deployments = wo::bench::watch_arrivals(client, wo::workerjob::deployments_resource(), ns,
-                                               {{deployments_seen, [](const value&) { return true; }}});
+                                               {{deployments_seen, wo::bench::any_object}});
   auto workerjobs =
       wo::bench::watch_arrivals(client, wo::workerjob::workerjobs_resource(), ns,
                                 {{workerjobs_ready, [](const value& wj) { return wo::bench::ready_with(wj, 1); }}});

@@ -107,20 +107,18 @@ class Reconciler : public ::testing::Test {
     live["metadata"]["generation"] = value::number(2);
     return live;
   }
-  int deployment_applies() const { return count("PATCH /apis/apps/v1/namespaces/campaigns/deployments/rec "); }
-  // The status writes, with their bodies.
-  std::vector<std::string> status_writes() const {
+  // The requests that begin with `prefix`, with their bodies.
+  std::vector<std::string> requests_to(const std::string& prefix) const {
     std::vector<std::string> out;
     for (const auto& r : api.requests()) {
-      if (r.rfind(kStatusPatch, 0) == 0) out.push_back(r);
+      if (r.rfind(prefix, 0) == 0) out.push_back(r);
     }
     return out;
   }
-  int count(const std::string& prefix) const {
-    int n = 0;
-    for (const auto& r : api.requests()) n += r.rfind(prefix, 0) == 0;
-    return n;
+  size_t deployment_applies() const {
+    return requests_to("PATCH /apis/apps/v1/namespaces/campaigns/deployments/rec ").size();
   }
+  std::vector<std::string> status_writes() const { return requests_to(kStatusPatch); }
   void cache(kube::Store& store, const value& object) { store.upsert(std::make_shared<const value>(object)); }
 
   kube::testing::TempDir dir;
@@ -183,7 +181,7 @@ TEST_F(Reconciler, ACreationNotInTheCacheYetIsNotCreatedAgain) {
   cache(workerjobs, workerjob());
   reconcile();
   reconcile();
-  EXPECT_EQ(deployment_applies(), 1) << ::testing::PrintToString(api.requests());
+  EXPECT_EQ(deployment_applies(), 1U) << ::testing::PrintToString(api.requests());
 }
 
 // The reconcile that creates the Deployment writes the status too, from the apply's answer: the user
@@ -192,7 +190,7 @@ TEST_F(Reconciler, ACreationNotInTheCacheYetIsNotCreatedAgain) {
 TEST_F(Reconciler, TheStatusIsWrittenInTheReconcileThatCreatesTheDeployment) {
   cache(workerjobs, workerjob());
   reconcile();
-  ASSERT_EQ(deployment_applies(), 1);
+  ASSERT_EQ(deployment_applies(), 1U);
   const auto writes = status_writes();
   ASSERT_EQ(writes.size(), 1U) << ::testing::PrintToString(api.requests());
   const value status = value::parse(writes[0].substr(writes[0].find(' ', std::string(kStatusPatch).size()) + 1));
@@ -213,7 +211,7 @@ TEST_F(Reconciler, AStatusNotInTheCacheYetIsNotWrittenAgain) {
   cache(deployments, deployment_projection()(created));
   reconcile();
   EXPECT_EQ(status_writes().size(), 1U) << ::testing::PrintToString(api.requests());
-  EXPECT_EQ(deployment_applies(), 1);
+  EXPECT_EQ(deployment_applies(), 1U);
 }
 
 // A hand edit is put back; the versions the Deployment controller wrote on the edited spec before that
@@ -227,20 +225,20 @@ TEST_F(Reconciler, VersionsOlderThanItsOwnWriteAreNotRevertedAgain) {
   edited["spec"]["template"]["spec"]["containers"][0]["image"] = value::string("someone/else:1");
   cache(deployments, deployment_projection()(edited));
   reconcile();
-  ASSERT_EQ(deployment_applies(), 1) << ::testing::PrintToString(api.requests());
+  ASSERT_EQ(deployment_applies(), 1U) << ::testing::PrintToString(api.requests());
 
   value stale = edited;  // the Deployment controller's status write on the edited spec, before the revert
   stale["metadata"]["resourceVersion"] = value::string("8");
   cache(deployments, deployment_projection()(stale));
   reconcile();
-  EXPECT_EQ(deployment_applies(), 1) << "a version older than the revert was applied again";
+  EXPECT_EQ(deployment_applies(), 1U) << "a version older than the revert was applied again";
 
   value edited_again = stale;  // someone edits it again after the revert: a new generation
   edited_again["metadata"]["resourceVersion"] = value::string("205");
   edited_again["metadata"]["generation"] = value::number(200);
   cache(deployments, deployment_projection()(edited_again));
   reconcile();
-  EXPECT_EQ(deployment_applies(), 2) << "a new hand edit must be put back";
+  EXPECT_EQ(deployment_applies(), 2U) << "a new hand edit must be put back";
 }
 
 }  // namespace
