@@ -54,8 +54,8 @@ Manager::~Manager() {
   stop_informers();
 }
 
-kube::Informer& Manager::add_informer(kube::ReflectorOptions options, std::vector<std::string> namespaces) {
-  informers_.push_back(std::make_unique<kube::Informer>(client_, std::move(options), std::move(namespaces)));
+kube::Informer& Manager::add_informer(const kube::ReflectorOptions& options, std::vector<std::string> namespaces) {
+  informers_.push_back(std::make_unique<kube::Informer>(client_, options, std::move(namespaces)));
   return *informers_.back();
 }
 

@@ -53,7 +53,7 @@ class Manager {
   Manager& operator=(const Manager&) = delete;
 
   // Creates an informer (configure handlers and indexes before run()); namespaces: see kube::Informer.
-  kube::Informer& add_informer(kube::ReflectorOptions options, std::vector<std::string> namespaces = {});
+  kube::Informer& add_informer(const kube::ReflectorOptions& options, std::vector<std::string> namespaces = {});
   // Creates a controller for reconciler (which must outlive the manager). options.metrics defaults to the manager's.
   Controller& add_controller(ControllerOptions options, Reconciler& reconciler);
 
