@@ -223,7 +223,11 @@ int run(const wo::cli::FlagSet& flags, const std::vector<std::string>& namespace
   }
 
   wo::runtime::Manager manager(client, manager_options(flags, metrics, health));
-  wo::runtime::EventRecorder events(client);
+  // A burst's Events wait for its reconciles (see EventRecorderOptions::defer_while): under a burst of new
+  // WorkerJobs, their creation Events competed with the applies and status writes for the API server.
+  wo::runtime::EventRecorderOptions event_options;
+  event_options.defer_while = [&manager] { return manager.controllers_have_work(); };
+  wo::runtime::EventRecorder events(client, std::move(event_options));
   const Informers informers = add_informers(manager, namespaces);
   wj::register_status_metrics(metrics, informers.workerjobs.store());
   wj::RenderOptions render_options;

@@ -89,6 +89,8 @@ class Controller {
   // stop requested), joins the workers.
   void stop();
   bool running() const { return !workers_.empty(); }
+  // Keys waiting or being reconciled; delayed keys (requeue after, backoff) do not count until they are due.
+  bool has_work() const { return queue_.len() + queue_.processing() > 0; }
 
  private:
   void worker(std::stop_token stop);

@@ -18,14 +18,18 @@ std::string str(const value& o, const char* field) {
   return o.is_object() && o.has_field(field) && o.at(field).is_string() ? o.at(field).as_string() : std::string{};
 }
 
-std::string object_id(const value& involved) {
-  const std::string uid = kube::meta_string(involved, "uid");
-  return uid.empty() ? str(involved, "kind") + "/" + kube::object_key(involved) : uid;
-}
-
 constexpr size_t kMaxMessage = 1024;
+constexpr auto kDeferralPoll = std::chrono::milliseconds(100);
 
 }  // namespace
+
+std::string EventRecorder::Involved::key() const {
+  return namespace_.empty() ? name : namespace_ + "/" + name;
+}
+
+std::string EventRecorder::Involved::id() const {
+  return uid.empty() ? kind + "/" + key() : uid;
+}
 
 EventRecorder::EventRecorder(kube::Client& client, EventRecorderOptions options)
     : client_(client), options_(std::move(options)) {
@@ -44,33 +48,29 @@ EventRecorder::~EventRecorder() {
 
 void EventRecorder::record(const value& involved, const std::string& type, const std::string& reason,
                            const std::string& message) {
-  const std::string id = object_id(involved);
+  Involved ref{str(involved, "apiVersion"),         str(involved, "kind"),
+               kube::meta_string(involved, "name"), kube::meta_string(involved, "namespace"),
+               kube::meta_string(involved, "uid"),  kube::meta_string(involved, "resourceVersion")};
   std::lock_guard lock(mu_);
   if (stopped_.stop_requested()) return;
-  auto& bucket = buckets_[id];
+  auto& bucket = buckets_[ref.id()];
   if (!bucket) bucket = std::make_unique<kube::TokenBucket>(options_.per_object_qps, options_.per_object_burst);
   if (queue_.size() >= options_.queue_capacity || !bucket->try_take()) {
     ++dropped_;
-    wo::log::debug("event dropped", {{"object", kube::object_key(involved)}, {"reason", reason}});
+    wo::log::debug("event dropped", {{"object", ref.key()}, {"reason", reason}});
     return;
   }
   if (buckets_.size() > options_.max_cached_series) buckets_.clear();  // bounded memory; limits restart
-  // Only what an Event refers to is kept, not the whole (possibly large) object.
-  value ref = value::object();
-  for (const char* f : {"apiVersion", "kind"}) {
-    if (auto v = str(involved, f); !v.empty()) ref[f] = value::string(v);
-  }
-  ref["metadata"] = value::object();
-  for (const char* f : {"name", "namespace", "uid", "resourceVersion"}) {
-    if (auto v = kube::meta_string(involved, f); !v.empty()) ref["metadata"][f] = value::string(v);
-  }
-  queue_.push_back({std::move(ref), type, reason, text::clean(message, kMaxMessage), std::chrono::system_clock::now()});
+  queue_.push_back({std::move(ref), type, reason, text::clean(message, kMaxMessage), std::chrono::system_clock::now(),
+                    std::chrono::steady_clock::now()});
   cv_.notify_all();
 }
 
 void EventRecorder::stop(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mu_);
   if (!thread_.joinable()) return;
+  flushing_ = timeout.count() > 0;  // no deferring while writing what is queued; with 0, nothing is written
+  cv_.notify_all();
   cv_.wait_for(lock, timeout, [this] { return queue_.empty() && !busy_; });
   queue_.clear();
   thread_.request_stop();  // under the lock, so no record() slips in after the queue was cleared
@@ -98,6 +98,11 @@ void EventRecorder::loop(std::stop_token stop) {
       busy_ = false;
       cv_.notify_all();
       if (!cv_.wait(lock, stop, [this] { return !queue_.empty(); })) return;  // stopped
+      if (deferring()) {
+        // Polled: the controllers' work does not signal its end. Only while events wait.
+        cv_.wait_for(lock, stop, kDeferralPoll, [this] { return flushing_; });
+        continue;
+      }
       p = std::move(queue_.front());
       queue_.pop_front();
       busy_ = true;
@@ -108,15 +113,22 @@ void EventRecorder::loop(std::stop_token stop) {
       ++written_;
     } catch (const std::exception& e) {
       wo::log::warn("could not record event",
-                    {{"object", kube::object_key(p.involved)}, {"reason", p.reason}, {"error", e.what()}});
+                    {{"object", p.involved.key()}, {"reason", p.reason}, {"error", e.what()}});
     }
   }
 }
 
+bool EventRecorder::deferring() const {
+  if (!options_.defer_while || flushing_) return false;
+  if (queue_.size() * 2 >= options_.queue_capacity) return false;  // never drop an event for having waited
+  if (std::chrono::steady_clock::now() - queue_.front().queued >= options_.max_delay) return false;
+  return options_.defer_while();
+}
+
 void EventRecorder::write(const Pending& p) {
-  std::string ns = kube::meta_string(p.involved, "namespace");
-  if (ns.empty()) ns = "default";  // events about cluster-scoped objects
-  const std::string series_key = object_id(p.involved) + "\n" + p.type + "\n" + p.reason + "\n" + p.message;
+  const Involved& o = p.involved;
+  const std::string ns = o.namespace_.empty() ? "default" : o.namespace_;  // events about cluster-scoped objects
+  const std::string series_key = o.id() + "\n" + p.type + "\n" + p.reason + "\n" + p.message;
   const std::string now = kube::format_micro_time(p.at);
   const std::string now_seconds = now.substr(0, 19) + "Z";  // Events' timestamps are metav1.Time (seconds)
 
@@ -134,7 +146,7 @@ void EventRecorder::write(const Pending& p) {
     }
   }
 
-  const std::string name = kube::meta_string(p.involved, "name");
+  const std::string& name = o.name;
   char suffix[32];
   std::snprintf(suffix, sizeof suffix, ".%llx",
                 static_cast<unsigned long long>(
@@ -145,11 +157,13 @@ void EventRecorder::write(const Pending& p) {
   ev["metadata"]["name"] = value::string(name + suffix);
   ev["metadata"]["namespace"] = value::string(ns);
   value ref = value::object();
-  for (const char* f : {"apiVersion", "kind"}) {
-    if (auto v = str(p.involved, f); !v.empty()) ref[f] = value::string(v);
-  }
-  for (const char* f : {"name", "namespace", "uid", "resourceVersion"}) {
-    if (auto v = kube::meta_string(p.involved, f); !v.empty()) ref[f] = value::string(v);
+  for (const auto& [field, v] : {std::pair{"apiVersion", &o.api_version},
+                                 {"kind", &o.kind},
+                                 {"name", &o.name},
+                                 {"namespace", &o.namespace_},
+                                 {"uid", &o.uid},
+                                 {"resourceVersion", &o.resource_version}}) {
+    if (!v->empty()) ref[field] = value::string(*v);
   }
   ev["involvedObject"] = ref;
   ev["type"] = value::string(p.type);

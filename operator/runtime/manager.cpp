@@ -76,6 +76,13 @@ bool Manager::is_leader() const {
   return !options_.leader_election || (elector_ && elector_->is_leader());
 }
 
+bool Manager::controllers_have_work() const {
+  for (const auto& c : controllers_) {
+    if (c->has_work()) return true;
+  }
+  return false;
+}
+
 void Manager::start_controllers() {
   std::lock_guard lock(mu_);
   if (controllers_started_) return;

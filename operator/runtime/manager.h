@@ -63,6 +63,9 @@ class Manager {
 
   bool caches_synced() const;
   bool is_leader() const;
+  // Whether a controller has keys waiting or being reconciled (see Controller::has_work). Safe from any
+  // thread once the controllers are added.
+  bool controllers_have_work() const;
 
  private:
   void start_controllers();

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <map>
 #include <mutex>
+#include <thread>
 
 #include "support.h"
 #include "testing/wait.h"
@@ -104,6 +105,36 @@ TEST(Controller, OneKeyNeverReconciledConcurrently) {
       [&] { return rec.count("ns/same") >= 1 && c.queue().len() == 0 && c.queue().processing() == 0; }, 10s));
   c.stop();
   EXPECT_EQ(rec.max_concurrent.load(), 1);
+}
+
+// A reconciler that holds each reconcile until released.
+class GatedReconciler : public Reconciler {
+ public:
+  std::atomic<bool> open{false};
+  std::atomic<int> entered{0};
+  Result reconcile(const Request&, std::stop_token stop) override {
+    ++entered;
+    while (!open && !stop.stop_requested()) std::this_thread::sleep_for(1ms);
+    return {};
+  }
+};
+
+TEST(Controller, HasWorkWhileKeysWaitOrAreReconciled) {
+  GatedReconciler rec;
+  ControllerOptions o;
+  o.name = "gated";
+  Controller c(std::move(o), rec);
+  EXPECT_FALSE(c.has_work());
+  c.queue().add_after("ns/later", std::chrono::hours(1));
+  EXPECT_FALSE(c.has_work()) << "a delayed key is not work until it is due";
+  c.queue().add("ns/a");
+  EXPECT_TRUE(c.has_work()) << "a key waits";
+  c.start();
+  ASSERT_TRUE(wait_until([&] { return rec.entered == 1; }, 10s));
+  EXPECT_TRUE(c.has_work()) << "a key is being reconciled";
+  rec.open = true;
+  EXPECT_TRUE(wait_until([&] { return !c.has_work(); }, 10s));
+  c.stop();
 }
 
 }  // namespace

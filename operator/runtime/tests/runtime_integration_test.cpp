@@ -5,6 +5,7 @@
 #include <map>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "cluster_env.h"
 #include "kube/time.h"
@@ -102,6 +103,38 @@ struct ConfigMapManager {
   }
 };
 
+// Runs a manager on a thread of its own; stop() (or the destructor) stops it, joins, and rethrows what
+// run() threw.
+class ManagerThread {
+ public:
+  explicit ManagerThread(Manager& manager)
+      : thread_([this, &manager] {
+          try {
+            manager.run(stop_.get_token());
+          } catch (...) {
+            failure_ = std::current_exception();
+          }
+        }) {}
+  ~ManagerThread() {
+    if (thread_.joinable()) {
+      stop_.request_stop();
+      thread_.join();
+    }
+  }
+  ManagerThread(const ManagerThread&) = delete;
+  ManagerThread& operator=(const ManagerThread&) = delete;
+  void stop() {
+    stop_.request_stop();
+    thread_.join();
+    if (failure_) std::rethrow_exception(failure_);
+  }
+
+ private:
+  std::stop_source stop_;
+  std::exception_ptr failure_;
+  std::thread thread_;  // last: started once the rest exists
+};
+
 TEST(ManagerIT, ReconcilesWhileLeadingAndReleasesOnStop) {
   kube::Client client(test_cluster_config());
   TestNamespace ns(client, "wo-manager-test");
@@ -120,15 +153,7 @@ TEST(ManagerIT, ReconcilesWhileLeadingAndReleasesOnStop) {
 
   EXPECT_FALSE(checks.ready().first);
   client.create(kConfigMaps, ns.name(), configmap("one", "manager"));
-  std::stop_source stop;
-  std::exception_ptr failure;
-  std::thread runner([&] {
-    try {
-      manager.run(stop.get_token());
-    } catch (...) {
-      failure = std::current_exception();
-    }
-  });
+  ManagerThread running(manager);
   ASSERT_TRUE(wait_until([&] { return rec.count(ns.name() + "/one") >= 1; }, 60s));
   EXPECT_TRUE(checks.ready().first) << checks.ready().second;
   EXPECT_TRUE(manager.is_leader());
@@ -137,9 +162,7 @@ TEST(ManagerIT, ReconcilesWhileLeadingAndReleasesOnStop) {
   ASSERT_TRUE(
       wait_until([&] { return rec.count(ns.name() + "/two") >= 1 && rec.saw_deleted(ns.name() + "/one"); }, 30s));
 
-  stop.request_stop();
-  runner.join();
-  if (failure) std::rethrow_exception(failure);
+  running.stop();
   const auto lease = client.get({"coordination.k8s.io", "v1", "leases", true, "Lease"}, ns.name(), "wo-manager-test");
   EXPECT_EQ(lease.at("spec").at("holderIdentity").as_string(), "") << "released on graceful stop";
   const std::string text = registry.render();
@@ -147,6 +170,58 @@ TEST(ManagerIT, ReconcilesWhileLeadingAndReleasesOnStop) {
   EXPECT_NE(text.find("controller_runtime_reconcile_total{controller=\"configmaps\",result=\"success\"}"),
             std::string::npos)
       << text;
+}
+
+// Records an Event on each object it reconciles, then holds the reconcile until released.
+class RecordingReconciler : public Reconciler {
+ public:
+  const kube::Store* store = nullptr;
+  EventRecorder* events = nullptr;
+  std::atomic<bool> open{false};
+  std::atomic<int> entered{0};
+  Result reconcile(const Request& r, std::stop_token stop) override {
+    if (auto object = store->get(r.key())) events->record(*object, "Normal", "Reconciled", "reconciled " + r.name);
+    ++entered;
+    while (!open && !stop.stop_requested()) std::this_thread::sleep_for(10ms);
+    return {};
+  }
+};
+
+// The operator's wiring (operator/main.cpp): an Event recorded in a reconcile reaches the API server
+// after the controllers' work, not during it.
+TEST(ManagerIT, EventsFollowTheControllersWork) {
+  kube::Client client(test_cluster_config());
+  TestNamespace ns(client, "wo-manager-test");
+  client.create(kConfigMaps, ns.name(), configmap("subject", "deferred"));
+  Manager manager(client, {});
+  kube::ReflectorOptions ro;
+  ro.resource = kConfigMaps;
+  ro.namespace_ = ns.name();
+  ro.label_selector = "wo-test=deferred";
+  kube::Informer& informer = manager.add_informer(ro);
+  RecordingReconciler rec;
+  rec.store = &informer.store();
+  ControllerOptions co;
+  co.name = "recording";
+  manager.add_controller(std::move(co), rec).watch_for(informer);
+  EventRecorderOptions eo;
+  eo.defer_while = [&manager] { return manager.controllers_have_work(); };
+  EventRecorder events(client, eo);
+  rec.events = &events;
+
+  ManagerThread running(manager);
+  kube::ListOptions lo;
+  lo.field_selector = "involvedObject.name=subject";
+  const auto listed = [&] {
+    return client.list({"", "v1", "events", true, "Event"}, ns.name(), lo).at("items").size();
+  };
+  ASSERT_TRUE(wait_until([&] { return rec.entered == 1; }, 60s)) << "the ConfigMap was not reconciled";
+  std::this_thread::sleep_for(1s);  // time to write the event too early; a wrong pass is possible, not a wrong failure
+  EXPECT_EQ(listed(), 0u) << "the Event was written while its reconcile ran";
+  rec.open = true;
+  EXPECT_TRUE(wait_until([&] { return listed() == 1; }, 30s)) << "the Event was not written after the reconcile";
+  running.stop();
+  EXPECT_EQ(events.dropped(), 0u);
 }
 
 // Idle for 60 s, a leading manager writes nothing but lease renewals (counted by the client's
