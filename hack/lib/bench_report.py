@@ -79,7 +79,10 @@ def operator_section(op):
         "client with the same number of threads, under the same watches of the benchmark's own. Ready = every "
         "WorkerJob's Ready condition is True, which waits for the Deployment controller. API requests: all the "
         "operator made until every WorkerJob was Ready and it had nothing left to do, and of them those made "
-        "until it had converged (read from its metrics at that moment). Each figure is the median "
+        "until it had converged (read from its metrics at that moment). Latencies: the mean time to the response "
+        "headers of the operator's applies and patches until it had converged, as its client measured them, beside "
+        "the raw client's, measured by the same client code; and the API server's own time for the same requests "
+        "(apiserver_request_duration_seconds, read before and at the end of each side). Each figure is the median "
         f"of {op.get('rounds', 1)} rounds with the min "
         "and max in brackets; operator and raw rounds alternate within the run (the ratio is taken per round). A "
         "wait that times out fails the benchmark.", "",
@@ -109,6 +112,16 @@ def operator_section(op):
         *([row("of which until converged", "operator_api_requests_until_converged",
                f"{op['raw_api_requests']:.0f}", "", "api_requests_until_converged", 0)]
           if "operator_api_requests_until_converged" in op else []),
+        *([row("mean apply latency until converged (ms)", "operator_apply_ms", fig(op["raw_apply_ms"]), "",
+               "apply_ms"),
+           row("mean status write (patch) latency until converged (ms)", "operator_patch_ms",
+               fig(op["raw_patch_ms"]), "", "patch_ms")]
+          if "operator_apply_ms" in op else []),
+        *([row("the API server's own mean apply time (ms)", "operator_server_apply_ms",
+               fig(op["raw_server_apply_ms"]), "", "server_apply_ms"),
+           row("the API server's own mean status patch time (ms)", "operator_server_patch_ms",
+               fig(op["raw_server_patch_ms"]), "", "server_patch_ms")]
+          if "operator_server_apply_ms" in op else []),
         row("create-to-Deployment p50 (ms)", "create_to_deployment_p50_ms", base_key="create_to_deployment_p50_ms",
             digits=0),
         row("create-to-Deployment p99 (ms)", "create_to_deployment_p99_ms", base_key="create_to_deployment_p99_ms",
