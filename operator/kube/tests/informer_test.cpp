@@ -41,6 +41,7 @@ class PagedApi {
   PagedApi(testing::Pki& pki, std::vector<Round> rounds)
       : rounds_(std::move(rounds)), server_(pki, [this](const http_request& rq) { answer(rq); }) {}
   Config config() const { return server_.config(); }
+  void close() { server_.close(); }
   int lists_begun() const {
     std::lock_guard lock(mu_);
     return lists_begun_;
@@ -132,6 +133,12 @@ struct PagedInformer {
     log.attach(informer, api);
     informer.start();
   }
+  ~PagedInformer() {
+    informer.stop();
+    api.close();  // before the client goes (see FakeApiServer::close)
+  }
+  PagedInformer(const PagedInformer&) = delete;
+  PagedInformer& operator=(const PagedInformer&) = delete;
   PagedApi api;
   Client client;
   EventLog log;       // before the informer: its handlers write here until it stops

@@ -32,6 +32,7 @@ class FakeLeaseApi {
  public:
   explicit FakeLeaseApi(kube::testing::Pki& pki) : server_(pki, [this](const http_request& rq) { answer(rq); }) {}
   kube::Config config() const { return server_.config(); }
+  void close() { server_.close(); }
 
   std::optional<value> lease() const {
     std::lock_guard lock(mu_);
@@ -130,6 +131,7 @@ class LeaderElection : public ::testing::Test {
     kube::testing::Pki pki{dir};
     FakeLeaseApi api{pki};
     kube::Client client{api.config()};
+    ~Shared() { api.close(); }  // before the client goes (see FakeApiServer::close)
   };
   static Shared* shared;
 
