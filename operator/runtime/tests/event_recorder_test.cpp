@@ -11,7 +11,6 @@
 
 #include <atomic>
 #include <future>
-#include <thread>
 
 #include "fake_api_server.h"
 #include "support.h"
@@ -90,16 +89,23 @@ class DeferredEvents : public ::testing::Test {
   EventsApi api{pki};
   kube::Client client{api.config()};
   std::atomic<bool> work{true};  // what defer_while answers
+  std::atomic<int> asked{0};     // how often the writer asked it
 
   EventRecorderOptions options(std::chrono::milliseconds max_delay) {
     EventRecorderOptions o;
-    o.defer_while = [this] { return work.load(); };
+    o.defer_while = [this] {
+      ++asked;
+      return work.load();
+    };
     o.max_delay = max_delay;
     return o;
   }
-  // Long enough for the writer to have written an event it should not have; a wrong pass is possible on
-  // a stalled machine, never a wrong failure.
-  static void give_the_writer_time() { std::this_thread::sleep_for(300ms); }
+  // Until the writer has asked twice more whether to wait: it has held the front event back at least once
+  // since, so what was not written by then was held back, not yet to come.
+  bool until_the_writer_held_back() {
+    const int before = asked;
+    return wait_until([&] { return asked >= before + 2; }, 10s);
+  }
 
   void TearDown() override { api.close(); }  // before the client goes (see FakeApiServer::close)
 };
@@ -108,7 +114,7 @@ TEST_F(DeferredEvents, WaitWhileTheControllersHaveWorkAndFollowIt) {
   EventRecorder recorder(client, options(1h));
   recorder.record(configmap_named("a"), "Normal", "Created", "created a");
   recorder.record(configmap_named("b"), "Normal", "Created", "created b");
-  give_the_writer_time();
+  ASSERT_TRUE(until_the_writer_held_back());
   EXPECT_EQ(api.created(), 0) << "an event was written while the controllers had work";
   work = false;
   EXPECT_TRUE(wait_until([&] { return api.created() == 2; }, 10s)) << api.created() << " of 2 written";
@@ -128,7 +134,7 @@ TEST_F(DeferredEvents, AreWrittenWhenTheQueueIsHalfFull) {
   for (const char* name : {"a", "b", "c"}) recorder.record(configmap_named(name), "Normal", "Created", name);
   // Waiting stops at 2 queued of 4: the first two are written, the third waits.
   EXPECT_TRUE(wait_until([&] { return api.created() == 2; }, 10s)) << api.created() << " written";
-  give_the_writer_time();
+  ASSERT_TRUE(until_the_writer_held_back());
   EXPECT_EQ(api.created(), 2);
   EXPECT_EQ(recorder.dropped(), 0u);
 }

@@ -205,7 +205,11 @@ TEST(ManagerIT, EventsFollowTheControllersWork) {
   co.name = "recording";
   manager.add_controller(std::move(co), rec).watch_for(informer);
   EventRecorderOptions eo;
-  eo.defer_while = [&manager] { return manager.controllers_have_work(); };
+  std::atomic<int> asked{0};  // how often the writer asked whether to hold events back
+  eo.defer_while = [&manager, &asked] {
+    ++asked;
+    return manager.controllers_have_work();
+  };
   EventRecorder events(client, eo);
   rec.events = &events;
 
@@ -216,7 +220,9 @@ TEST(ManagerIT, EventsFollowTheControllersWork) {
     return client.list({"", "v1", "events", true, "Event"}, ns.name(), lo).at("items").size();
   };
   ASSERT_TRUE(wait_until([&] { return rec.entered == 1; }, 60s)) << "the ConfigMap was not reconciled";
-  std::this_thread::sleep_for(1s);  // time to write the event too early; a wrong pass is possible, not a wrong failure
+  // Asked twice: the writer has held the Event back at least once since (a writer that does not hold it
+  // back writes it and stops asking).
+  EXPECT_TRUE(wait_until([&] { return asked >= 2; }, 10s)) << "the writer did not hold the Event back";
   EXPECT_EQ(listed(), 0u) << "the Event was written while its reconcile ran";
   rec.open = true;
   EXPECT_TRUE(wait_until([&] { return listed() == 1; }, 30s)) << "the Event was not written after the reconcile";
