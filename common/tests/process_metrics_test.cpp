@@ -24,9 +24,14 @@ double sample(const std::string& text, const std::string& name) {
 TEST(ProcessMetrics, ReadTheRunningProcess) {
   Registry registry;
   register_process_metrics(registry);
-  // Burn a little CPU, so the counter has something to show.
+  // Burn CPU until the process has used 50 ms of it, so the counter, which /proc keeps in clock ticks
+  // (10 ms), has something to show. A fixed loop count was not enough on a fast machine: it finished
+  // within one tick and the counter read 0 (a fresh-clone CI run on 2026-12-07).
   volatile double x = 0;
-  for (int i = 0; i < 5'000'000; ++i) x = x + i * 0.5;
+  const std::clock_t start = std::clock();
+  while (std::clock() - start < CLOCKS_PER_SEC / 20) {
+    for (int i = 0; i < 100'000; ++i) x = x + i * 0.5;
+  }
   const std::string first = registry.render();
   EXPECT_GT(sample(first, "process_resident_memory_bytes"), 1024.0 * 1024);
   EXPECT_GT(sample(first, "process_virtual_memory_bytes"), sample(first, "process_resident_memory_bytes"));
